@@ -1,0 +1,48 @@
+# Atrium — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VENDOR := static/vendor/htmx.min.js
+
+.PHONY: run test install vendor lint typecheck pytest migrate seed clean
+
+run: install vendor
+	$(BIN)/atrium migrate
+	$(BIN)/atrium import pages/
+	$(BIN)/atrium user ensure-admin
+	$(BIN)/atrium serve
+
+test: install vendor lint typecheck pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# htmx is pinned in package-lock.json and fetched from the npm registry; nothing vendored in git.
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/htmx.org/LICENSE static/vendor/htmx.LICENSE
+
+vendor: $(VENDOR)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy app tests
+
+pytest: install vendor
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor data

@@ -1,0 +1,213 @@
+"""The `atrium` command: serve, migrate, import, export, users and tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.accounts import service as accounts
+from app.accounts.models import Role
+from app.accounts.schemas import UserCreate
+from app.core.config import Settings
+from app.core.db import make_engine, migrate, session_scope
+from app.core.errors import DomainError
+from app.pages import transfer
+
+app = typer.Typer(help="Atrium: co-design your IT operating model.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[item]}"),
+        console=console,
+    )
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc.detail}")
+    return typer.Exit(code=1)
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Apply database migrations up to the newest."""
+    settings = Settings()
+    migrate(settings)
+    console.print("Database is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port to bind")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    reload: Annotated[bool, typer.Option(help="reload on code changes")] = False,
+) -> None:
+    """Migrate, then serve the wiki with uvicorn."""
+    import uvicorn
+
+    settings = Settings()
+    migrate(settings)
+    settings.resolved_secret_key  # noqa: B018 - create it once, before workers race for it
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command("import")
+def import_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder of markdown files with front matter")],
+    as_user: Annotated[str | None, typer.Option("--as", help="attribute to this user")] = None,
+) -> None:
+    """Import markdown pages; only changed pages get a new revision (idempotent)."""
+    settings = Settings()
+    engine = make_engine(settings)
+    with session_scope(engine, settings) as session:
+        try:
+            author = (
+                accounts.get_user(session=session, username=as_user)
+                if as_user
+                else accounts.system_actor()
+            )
+            files = transfer.markdown_files(directory)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        with _progress() as progress:
+            task = progress.add_task("Importing", total=len(files), item="")
+            report = transfer.import_directory(
+                session=session,
+                directory=directory,
+                author=author,
+                progress=lambda slug: progress.update(task, advance=1, item=slug),
+            )
+    console.print(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.failed)} failed."
+    )
+    for slug, reason in report.failed.items():
+        console.print(f"[red]failed[/red] {slug}: {reason}")
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command("export")
+def export_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder to write markdown files into")],
+) -> None:
+    """Write every page as markdown with front matter (the format `import` reads)."""
+    settings = Settings()
+    engine = make_engine(settings)
+    with session_scope(engine, settings) as session, _progress() as progress:
+        task = progress.add_task("Exporting", total=None, item="")
+        count = transfer.export_directory(
+            session=session,
+            directory=directory,
+            progress=lambda slug: progress.update(task, advance=1, item=slug),
+        )
+    console.print(f"{count} pages written to {directory}.")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="reader, editor, facilitator or admin")] = Role.editor,
+    password: Annotated[
+        str | None, typer.Option(help="password; prompted for when omitted")
+    ] = None,
+    display_name: Annotated[str, typer.Option(help="name shown to others")] = "",
+    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
+) -> None:
+    """Create a user."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = Settings()
+    engine = make_engine(settings)
+    try:
+        data = UserCreate(
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            email=email,
+        )
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    with session_scope(engine, settings) as session:
+        try:
+            accounts.create_user(session=session, data=data)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    console.print(f"User {username} ({role}) created.")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="new password; prompted when omitted")
+    ] = None,
+) -> None:
+    """Set a user's password (ends their sessions)."""
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    settings = Settings()
+    with session_scope(make_engine(settings), settings) as session:
+        try:
+            accounts.set_password(session=session, username=username, password=password)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    console.print(f"Password of {username} changed; their sessions were ended.")
+
+
+@user_app.command("ensure-admin")
+def user_ensure_admin() -> None:
+    """Create an admin with a one-time password if there are no users yet."""
+    settings = Settings()
+    with session_scope(make_engine(settings), settings) as session:
+        created = accounts.ensure_admin(session=session)
+    if created is None:
+        return
+    user, password = created
+    typer.echo(
+        f"\n  Created the first user: {user.username} / {password}\n"
+        "  This password is shown once; change it with `atrium user passwd admin`.\n"
+    )
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "",
+    days: Annotated[int | None, typer.Option(help="expires after this many days")] = None,
+) -> None:
+    """Create an API bearer token for USER (printed once; stored hashed)."""
+    settings = Settings()
+    with session_scope(make_engine(settings), settings) as session:
+        try:
+            _, token = accounts.create_token(
+                session=session, username=username, name=name, days=days
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    typer.echo(token)

@@ -1,0 +1,58 @@
+"""Settings: the only module that reads the environment (prefix ``ATRIUM_``)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one Atrium instance."""
+
+    model_config = SettingsConfigDict(env_prefix="ATRIUM_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="SQLite file, index, attachments")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in the data dir"
+    )
+    host: str = Field(default="127.0.0.1", description="address `atrium serve` binds")
+    port: int = Field(default=8000, description="port `atrium serve` binds")
+    secret_key: str | None = Field(
+        default=None, description="signs CSRF tokens; generated and kept in the data dir if unset"
+    )
+    workers: int = Field(default=1, description="uvicorn worker processes for `atrium serve`")
+    max_body_bytes: int = Field(default=512_000, description="largest page body accepted")
+    max_title_chars: int = Field(default=200, description="longest page title accepted")
+    public_read: bool = Field(default=True, description="anonymous visitors may read pages")
+    session_days: int = Field(default=14, description="days a sign-in session lasts")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies; default: on when the request is HTTPS"
+    )
+    render_cache_size: int = Field(default=512, description="rendered revisions kept in memory")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'atrium.sqlite3').resolve()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The secret key; generated once and kept in the data directory when not configured."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            try:
+                with path.open("x", encoding="utf-8") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            except FileExistsError:
+                pass  # another process created it first; read theirs
+        return path.read_text(encoding="utf-8").strip()

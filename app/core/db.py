@@ -1,0 +1,97 @@
+"""Engine and sessions; migrations are applied through Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
+
+from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine for the configured database (SQLite tuned for concurrent readers)."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's implicit transactions would defer BEGIN; take the write lock up front instead
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE: a transaction that will write takes the lock at BEGIN, so two writers queue on
+    # busy_timeout instead of one failing with "database is locked" at its first write.
+    write = conn.get_execution_options().get("atrium_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction.
+
+    Services call this first in every use case that writes. On SQLite it takes the write lock at
+    BEGIN (so a read-check-write sequence such as "is the base revision still current?" cannot
+    interleave with another writer); on PostgreSQL services lock rows with FOR UPDATE instead.
+    """
+    if session.in_transaction():
+        session.commit()  # ends the read-only transaction a dependency may have opened
+    session.connection(execution_options={"atrium_write": True})
+
+
+def is_sqlite(session: Session) -> bool:
+    """Whether the session talks to SQLite."""
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+@contextmanager
+def session_scope(engine: Engine, settings: Settings) -> Iterator[Session]:
+    """A session for scripts and the CLI; services commit themselves."""
+    with open_session(engine, settings) as session:
+        yield session
+
+
+def alembic_config(settings: Settings) -> Config:
+    """Alembic configuration pointing at this project's migrations and the given database."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", settings.resolved_database_url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings), revision)
+
+
+def open_session(engine: Engine, settings: Settings) -> Session:
+    """A session that carries the settings, so services can read limits without globals."""
+    return Session(engine, expire_on_commit=False, info={"settings": settings})
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings a session was opened with (defaults when opened elsewhere)."""
+    settings = session.info.get("settings")
+    return settings if isinstance(settings, Settings) else Settings()

@@ -1,0 +1,105 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.core import handlers
+from app.core.config import Settings
+from app.core.db import ROOT, make_engine
+from app.core.deps import csrf_protect
+from app.core.security import CSRF_COOKIE, new_csrf_seed
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _static_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "static").rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:10]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build an Atrium application for ``settings`` (read from the environment by default)."""
+    settings = settings or Settings()
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Atrium",
+        summary="Co-design your IT operating model: versioned pages, history and diffs.",
+        version="1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.static_version = _static_version()
+    handlers.install(app)
+
+    @app.middleware("http")
+    async def browser_security(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        seed = request.cookies.get(CSRF_COOKIE)
+        request.state.csrf_seed = seed or new_csrf_seed()
+        response = await call_next(request)
+        if seed is None:
+            response.set_cookie(
+                CSRF_COOKIE,
+                request.state.csrf_seed,
+                httponly=True,
+                samesite="lax",
+                secure=_secure(request, settings),
+                path="/",
+            )
+        headers = response.headers
+        if not request.url.path.startswith("/docs"):
+            headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    from app.accounts import routes as account_routes
+    from app.pages import api as pages_api
+    from app.pages import history_routes
+    from app.pages import routes as page_routes
+
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.include_router(account_routes.router)
+    app.include_router(pages_api.router)
+    app.include_router(page_routes.router)
+    app.include_router(history_routes.router)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
+    def healthz() -> dict[str, str]:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    return app
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return request.url.scheme == "https"

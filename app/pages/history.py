@@ -1,0 +1,104 @@
+"""Pages read use cases about history: revisions, diffs, recent changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.pages.diff import Diff, diff_text
+from app.pages.models import Page, Revision
+from app.pages.schemas import ChangeRead, RevisionRead
+from app.pages.service import get_page, get_revision
+
+
+def revision_read(rev: Revision, author: str | None) -> RevisionRead:
+    """The public shape of a revision."""
+    return RevisionRead(
+        number=rev.number,
+        kind=rev.kind,
+        slug=rev.slug,
+        title=rev.title,
+        tags=list(rev.tags),
+        summary=rev.summary,
+        author=author,
+        created_at=rev.created_at,
+        size=len(rev.body.encode()),
+    )
+
+
+def list_revisions(
+    *, session: Session, slug: str, user: User | None, before: int | None = None, limit: int = 50
+) -> tuple[Page, list[RevisionRead]]:
+    """A page's revisions, newest first; ``before`` pages back by revision number."""
+    page = get_page(session=session, slug=slug, user=user, include_deleted=True)
+    stmt = (
+        select(Revision, User.username)
+        .join(User, col(User.id) == Revision.author_id, isouter=True)
+        .where(Revision.page_id == page.id)
+        .order_by(col(Revision.number).desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    if before is not None:
+        stmt = stmt.where(Revision.number < before)
+    return page, [revision_read(rev, name) for rev, name in session.exec(stmt)]
+
+
+def get_page_revision(
+    *, session: Session, slug: str, number: int, user: User | None
+) -> tuple[Page, Revision, str | None]:
+    """One revision of a page with its author's username."""
+    page = get_page(session=session, slug=slug, user=user, include_deleted=True)
+    rev = get_revision(session=session, page=page, number=number)
+    author = session.get(User, rev.author_id) if rev.author_id else None
+    return page, rev, author.username if author else None
+
+
+def diff_revisions(
+    *, session: Session, slug: str, old: int, new: int, user: User | None
+) -> tuple[Page, Revision, Revision, Diff]:
+    """The difference between two revisions of a page (in either order given)."""
+    page = get_page(session=session, slug=slug, user=user, include_deleted=True)
+    a = get_revision(session=session, page=page, number=min(old, new))
+    b = get_revision(session=session, page=page, number=max(old, new))
+    return page, a, b, diff_text(a.body, b.body)
+
+
+def recent_changes(
+    *,
+    session: Session,
+    user: User | None,
+    author: str | None = None,
+    prefix: str | None = None,
+    before: datetime | None = None,
+    limit: int = 50,
+) -> list[ChangeRead]:
+    """Wiki-wide revisions, newest first, optionally by one author or under one slug prefix."""
+    accounts.require(user, "page.read")
+    stmt = (
+        select(Revision, User.username, Page.slug)
+        .join(Page, col(Page.id) == Revision.page_id)
+        .join(User, col(User.id) == Revision.author_id, isouter=True)
+        .order_by(col(Revision.created_at).desc(), col(Revision.id).desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    if author:
+        stmt = stmt.where(User.username == author)
+    if prefix:
+        prefix = prefix.strip("/")
+        stmt = stmt.where(or_(col(Page.slug) == prefix, col(Page.slug).startswith(prefix + "/")))
+    if before is not None:
+        stmt = stmt.where(Revision.created_at < before)
+    return [
+        ChangeRead(**revision_read(rev, name).model_dump(), page_slug=page_slug)
+        for rev, name, page_slug in session.exec(stmt)
+    ]
+
+
+def authors_of(revisions: Sequence[RevisionRead]) -> list[str]:
+    """Distinct authors of some revisions, in order of appearance."""
+    return list(dict.fromkeys(r.author for r in revisions if r.author))

@@ -1,0 +1,292 @@
+"""Pages HTML screens: view, edit (with preview, drafts and conflicts), new page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.accounts import service as accounts
+from app.core.deps import OptionalUser, SessionDep
+from app.core.templating import redirect, render
+from app.pages import service, structure
+from app.pages.diff import diff_text
+from app.pages.rendering import slugify_title
+from app.pages.schemas import DraftSave, PageEdit
+
+router = APIRouter(include_in_schema=False)
+
+
+def page_url(slug: str) -> str:
+    return f"/wiki/{slug}"
+
+
+def sidebar(session: SessionDep, slug: str, user: OptionalUser) -> list[dict[str, object]]:
+    """The page tree: top level, with the levels on the way to ``slug`` opened."""
+    path = slug.split("/")
+
+    def level(prefix: str, depth: int) -> list[dict[str, object]]:
+        nodes = structure.tree_children(session=session, prefix=prefix, user=user)
+        out: list[dict[str, object]] = []
+        for node in nodes:
+            opened = depth < len(path) - 0 and "/".join(path[: depth + 1]) == node.slug
+            children = level(node.slug, depth + 1) if opened and node.children else None
+            out.append({"node": node, "children": children, "current": node.slug == slug})
+        return out
+
+    return level("", 0)
+
+
+@router.get("/", name="pages.home")
+def home() -> Response:
+    return RedirectResponse("/wiki/home", status_code=307)
+
+
+@router.get("/wiki/{slug:path}", name="pages.view")
+def view(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    rev: Annotated[int | None, Query(ge=1)] = None,
+    merged: bool = False,
+) -> Response:
+    page = service.find_page(session=session, slug=slug, include_deleted=True)
+    if page is None:
+        target = service.find_redirect(session=session, slug=slug)
+        if target is not None:
+            return RedirectResponse(f"/wiki/{target}?from={slug}", status_code=301)
+        return _missing(request, session, slug, user)
+    page = service.get_page(session=session, slug=slug, user=user, include_deleted=True)
+    number = rev or page.head
+    revision = service.get_revision(session=session, page=page, number=number)
+    rendered = service.render_revision(session=session, revision=revision)
+    ctx = {
+        "page": page,
+        "revision": revision,
+        "rendered": rendered,
+        "old": number != page.head,
+        "merged": merged,
+        "moved_from": request.query_params.get("from"),
+        "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
+        "tree": sidebar(session, page.slug, user),
+        "backlinks": structure.backlinks(session=session, slug=page.slug, user=user),
+        "can_edit": accounts.can(user, "page.edit"),
+    }
+    return render(request, "pages/view.html", ctx)
+
+
+def _missing(request: Request, session: SessionDep, slug: str, user: OptionalUser) -> Response:
+    children = structure.tree_children(session=session, prefix=slug, user=user)
+    ctx = {
+        "slug": slug,
+        "title": structure.humanize(slug.rsplit("/", 1)[-1]),
+        "children": children,
+        "crumbs": structure.breadcrumbs(session=session, slug=slug),
+        "tree": sidebar(session, slug, user),
+        "can_create": accounts.can(user, "page.create"),
+        "status": 404,
+    }
+    return render(request, "errors/404.html", ctx, status_code=404)
+
+
+# --- editing -----------------------------------------------------------------------------------
+
+
+def _tags_text(tags: list[str]) -> str:
+    return ", ".join(tags)
+
+
+@router.get("/new", name="pages.new")
+def new_page(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    title: str = "",
+    parent: str = "",
+    template: str = "",
+) -> Response:
+    accounts.require(user, "page.create")
+    slug = "/".join(p for p in (parent.strip("/"), slugify_title(title)) if p) if title else ""
+    ctx = {
+        "title": title,
+        "parent": parent.strip("/"),
+        "slug": slug,
+        "template": template,
+        "templates": structure.list_templates(session=session, user=user),
+    }
+    if title and slug:
+        qs = f"?title={title}" + (f"&template={template}" if template else "")
+        return RedirectResponse(f"/edit/{slug}{qs}", status_code=303)
+    return render(request, "pages/new.html", ctx)
+
+
+@router.get("/edit/{slug:path}", name="pages.edit")
+def edit_form(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    title: str = "",
+    template: str = "",
+    draft: str = "",
+) -> Response:
+    page = service.find_page(session=session, slug=slug, include_deleted=True)
+    accounts.require(user, "page.edit" if page is not None else "page.create")
+    saved = service.find_draft(session=session, slug=slug, user=user)
+    if page is not None and not page.is_deleted:
+        current = service.current_revision(session=session, page=page)
+        form = PageEdit(base=page.head, title=current.title, body=current.body, tags=current.tags)
+    else:
+        body = structure.template_body(session=session, slug=template, user=user)
+        form = PageEdit(
+            base=0, title=title or structure.humanize(slug.rsplit("/", 1)[-1]), body=body
+        )
+    resumed = False
+    if saved is not None and draft == "resume":
+        form = PageEdit(
+            base=saved.base,
+            title=saved.title or form.title,
+            body=saved.body,
+            tags=saved.tags,
+            summary=saved.summary,
+        )
+        resumed = True
+    ctx = {
+        "slug": slug,
+        "page": page,
+        "form": form,
+        "tags_text": _tags_text(form.tags),
+        "draft": None if resumed else saved,
+        "resumed": resumed,
+        "templates": structure.list_templates(session=session, user=user) if page is None else [],
+        "template": template,
+        "preview": service.render_preview(session=session, body=form.body, user=user),
+    }
+    return render(request, "pages/edit.html", ctx)
+
+
+class EditForm(PageEdit):
+    tags_text: str = ""
+
+
+@router.post("/edit/{slug:path}", name="pages.save")
+def save(
+    request: Request,
+    slug: str,
+    form: Annotated[EditForm, Form()],
+    session: SessionDep,
+    user: OptionalUser,
+) -> Response:
+    edit = PageEdit(
+        base=form.base,
+        title=form.title,
+        body=form.body,
+        summary=form.summary,
+        tags=form.tags_text.split(","),
+    )
+    try:
+        result = service.save_page(session=session, slug=slug, edit=edit, author=user)
+    except service.EditConflict as exc:
+        ctx = {
+            "slug": slug,
+            "conflict": exc.conflict,
+            "form": edit,
+            "tags_text": _tags_text(edit.tags),
+            "diff": diff_text(exc.conflict.their_body, exc.conflict.your_body),
+        }
+        return render(request, "pages/conflict.html", ctx, status_code=409)
+    url = page_url(result.page.slug) + ("?merged=1" if result.merged else "")
+    return redirect(request, url)
+
+
+@router.post("/preview", name="pages.preview")
+def preview(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    body: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    rendered = service.render_preview(session=session, body=body, user=user)
+    return render(request, "pages/edit.html", {"preview": rendered}, block="preview")
+
+
+@router.post("/draft/{slug:path}/discard", name="pages.discard_draft")
+def discard_draft(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
+    service.discard_draft(session=session, slug=slug, user=user)
+    return redirect(request, f"/edit/{slug}")
+
+
+@router.post("/draft/{slug:path}", name="pages.save_draft")
+def save_draft(
+    request: Request,
+    slug: str,
+    form: Annotated[EditForm, Form()],
+    session: SessionDep,
+    user: OptionalUser,
+) -> HTMLResponse:
+    data = DraftSave(
+        base=form.base,
+        title=form.title,
+        body=form.body,
+        summary=form.summary,
+        tags=form.tags_text.split(","),
+    )
+    draft = service.save_draft(session=session, slug=slug, data=data, user=user)
+    return render(request, "pages/edit.html", {"saved_draft": draft}, block="draft_status")
+
+
+# --- move, delete ----------------------------------------------------------------------------
+
+
+@router.get("/move/{slug:path}", name="pages.move")
+def move_form(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
+    accounts.require(user, "page.move")
+    page = service.get_page(session=session, slug=slug, user=user)
+    return render(request, "pages/move.html", {"page": page, "new_slug": page.slug})
+
+
+@router.post("/move/{slug:path}", name="pages.move_submit")
+def move(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    new_slug: Annotated[str, Form(max_length=255)],
+    summary: Annotated[str, Form(max_length=500)] = "",
+    include_children: Annotated[bool, Form()] = False,
+) -> Response:
+    page = service.move_page(
+        session=session,
+        slug=slug,
+        new_slug=new_slug,
+        author=user,
+        summary=summary,
+        include_children=include_children,
+    )
+    return redirect(request, page_url(page.slug))
+
+
+@router.post("/delete/{slug:path}", name="pages.delete")
+def delete(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
+    service.delete_page(session=session, slug=slug, author=user)
+    return redirect(request, page_url(slug))
+
+
+@router.post("/undelete/{slug:path}", name="pages.undelete")
+def undelete(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
+    service.undelete_page(session=session, slug=slug, author=user)
+    return redirect(request, page_url(slug))
+
+
+@router.post("/revert/{slug:path}", name="pages.revert")
+def revert(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    number: Annotated[int, Form(ge=1)],
+) -> Response:
+    service.revert_page(session=session, slug=slug, number=number, author=user)
+    return redirect(request, page_url(slug))

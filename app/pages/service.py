@@ -1,0 +1,567 @@
+"""Pages use cases: create, save (with merge and conflict detection), revert, move, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.core.db import begin_write, settings_of
+from app.core.errors import Conflict, Invalid, NotFound, TooLarge
+from app.core.time import utcnow
+from app.pages import rendering
+from app.pages.merge import has_conflict_markers, merge_tags, merge_text, merge_value
+from app.pages.models import (
+    Draft,
+    Page,
+    PageLink,
+    PageRedirect,
+    RenderedRevision,
+    Revision,
+    RevisionKind,
+)
+from app.pages.schemas import ConflictDetail, DraftSave, PageEdit
+
+
+class EditConflict(Conflict):
+    """Someone saved overlapping changes since the editor's base revision."""
+
+    def __init__(self, detail: ConflictDetail) -> None:
+        super().__init__(
+            "Someone else changed the same lines while you were editing. "
+            "Nothing was saved: compare both versions and resolve the conflict.",
+            conflict=detail.model_dump(),
+        )
+        self.conflict = detail
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    page: Page
+    revision: Revision | None  # None when nothing changed
+    merged: bool
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def find_page(*, session: Session, slug: str, include_deleted: bool = False) -> Page | None:
+    """The page at ``slug`` or None."""
+    page = session.exec(select(Page).where(Page.slug == slug)).first()
+    if page is None or (page.is_deleted and not include_deleted):
+        return None
+    return page
+
+
+def get_page(
+    *, session: Session, slug: str, user: User | None, include_deleted: bool = False
+) -> Page:
+    """The page at ``slug`` (raises NotFound)."""
+    accounts.require(user, "page.read")
+    page = find_page(session=session, slug=slug, include_deleted=include_deleted)
+    if page is None:
+        raise NotFound(f"There is no page {slug!r} yet.", slug=slug)
+    return page
+
+
+def find_redirect(*, session: Session, slug: str) -> str | None:
+    """The current slug of a page that used to live at ``slug``, if it was moved."""
+    row = session.get(PageRedirect, slug)
+    if row is None:
+        return None
+    page = session.get(Page, row.page_id)
+    return page.slug if page is not None and not page.is_deleted else None
+
+
+def get_revision(*, session: Session, page: Page, number: int) -> Revision:
+    """Revision ``number`` of ``page`` (raises NotFound)."""
+    rev = session.exec(
+        select(Revision).where(Revision.page_id == page.id, Revision.number == number)
+    ).first()
+    if rev is None:
+        raise NotFound(f"The page {page.slug!r} has no revision {number}.", slug=page.slug)
+    return rev
+
+
+def current_revision(*, session: Session, page: Page) -> Revision:
+    """The page's newest revision."""
+    return get_revision(session=session, page=page, number=page.head)
+
+
+# --- rendering with the per-revision cache ----------------------------------------------------
+
+
+def _resolver(session: Session) -> rendering.Resolver:
+    def resolve(targets: set[str]) -> dict[str, rendering.LinkTarget]:
+        if not targets:
+            return {}
+        by_slug = {t: rendering.slugify_title(t) for t in targets}
+        lowered = {t.lower() for t in targets}
+        rows = session.exec(
+            select(Page.slug, Page.title).where(
+                col(Page.deleted_at).is_(None),
+                or_(
+                    func.lower(Page.title).in_(lowered),
+                    col(Page.slug).in_(set(by_slug.values())),
+                ),
+            )
+        ).all()
+        titles = {title.lower(): (slug, title) for slug, title in rows}
+        slugs = dict(rows)
+        redirects = set(
+            session.exec(
+                select(PageRedirect.old_slug).where(
+                    col(PageRedirect.old_slug).in_(set(by_slug.values()))
+                )
+            ).all()
+        )
+        out: dict[str, rendering.LinkTarget] = {}
+        for target, slug in by_slug.items():
+            if target.lower() in titles:
+                found_slug, title = titles[target.lower()]
+                out[target] = rendering.LinkTarget(slug=found_slug, exists=True, title=title)
+            elif slug in slugs:
+                out[target] = rendering.LinkTarget(slug=slug, exists=True, title=slugs[slug])
+            else:
+                exists = slug in redirects
+                out[target] = rendering.LinkTarget(slug=slug, exists=exists, title=target)
+        return out
+
+    return resolve
+
+
+def render_revision(*, session: Session, revision: Revision) -> RenderedRevision:
+    """The sanitised HTML of a revision, from the cache or rendered now (not stored)."""
+    cached = session.get(RenderedRevision, revision.id)
+    if cached is not None:
+        return cached
+    out = rendering.render(revision.body, resolve=_resolver(session))
+    return RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc)
+
+
+def render_preview(*, session: Session, body: str, user: User | None) -> rendering.Rendered:
+    """Render unsaved markdown for the editor's preview."""
+    accounts.require(user, "page.read")
+    _check_body(session, body)
+    return rendering.render(body, resolve=_resolver(session))
+
+
+def _store_render(session: Session, page: Page, revision: Revision) -> None:
+    """Render the current revision, cache its HTML and record its outgoing links."""
+    session.flush()
+    out = rendering.render(revision.body, resolve=_resolver(session))
+    session.merge(RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc))
+    session.execute(delete(PageLink).where(col(PageLink.source_id) == page.id))
+    for slug in dict.fromkeys(out.links):
+        if slug != page.slug:
+            session.add(PageLink(source_id=page.id or 0, target_slug=slug))
+
+
+def _refresh_linkers(session: Session, slugs: Iterable[str], *, skip: int | None = None) -> None:
+    """Re-render pages whose links may now point elsewhere (a page appeared, moved or went)."""
+    wanted = set(slugs)
+    if not wanted:
+        return
+    session.flush()
+    sources = session.exec(
+        select(Page)
+        .join(PageLink, col(PageLink.source_id) == Page.id)
+        .where(col(PageLink.target_slug).in_(wanted), col(Page.deleted_at).is_(None))
+        .distinct()
+    ).all()
+    for page in sources:
+        if page.id != skip:
+            _store_render(session, page, current_revision(session=session, page=page))
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+# last segments that would read as an action in /api/v1/pages/{slug}/<action>
+RESERVED_SEGMENTS = frozenset(
+    {"revisions", "diff", "backlinks", "move", "revert", "undelete", "edit", "history", "draft"}
+)
+
+
+def _check_slug(slug: str) -> None:
+    if not rendering.is_valid_slug(slug) or slug.rsplit("/", 1)[-1] in RESERVED_SEGMENTS:
+        raise Invalid(
+            f"{slug!r} is not a valid page address: use lower-case letters, digits and hyphens, "
+            "with '/' between levels (for example core-processes/order-to-cash).",
+            field="slug",
+        )
+
+
+def _check_body(session: Session, body: str) -> None:
+    limit = settings_of(session).max_body_bytes
+    if len(body.encode()) > limit:
+        raise TooLarge(f"The page text is larger than the limit of {limit:,} bytes.", field="body")
+
+
+def _check_edit(session: Session, edit: PageEdit) -> None:
+    if not edit.title:
+        raise Invalid("A page needs a title.", field="title")
+    limit = settings_of(session).max_title_chars
+    if len(edit.title) > limit:
+        raise Invalid(f"A title can have at most {limit} characters.", field="title")
+    _check_body(session, edit.body)
+
+
+def _lock_page(session: Session, slug: str) -> Page | None:
+    stmt = select(Page).where(Page.slug == slug)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def _add_revision(
+    session: Session,
+    page: Page,
+    *,
+    kind: RevisionKind,
+    title: str,
+    body: str,
+    tags: list[str],
+    summary: str,
+    author: User | None,
+) -> Revision:
+    now = utcnow()
+    page.head += 1
+    page.title = title
+    page.tags = list(tags)
+    page.updated_at = now
+    session.add(page)
+    session.flush()
+    rev = Revision(
+        page_id=page.id or 0,
+        number=page.head,
+        kind=kind,
+        slug=page.slug,
+        title=title,
+        tags=list(tags),
+        body=body,
+        summary=summary,
+        author_id=author.id if author else None,
+        created_at=now,
+    )
+    session.add(rev)
+    session.flush()
+    return rev
+
+
+def save_page(
+    *,
+    session: Session,
+    slug: str,
+    edit: PageEdit,
+    author: User | None,
+    kind: RevisionKind | None = None,
+) -> SaveResult:
+    """Create or update a page, merging concurrent non-overlapping edits; conflicts save nothing."""
+    _check_slug(slug)
+    _check_edit(session, edit)
+    begin_write(session)
+    page = _lock_page(session, slug)
+    if page is None or page.is_deleted:
+        action = "page.create" if page is None else "page.undelete"
+        accounts.require(author, action)
+        if edit.base != 0 and page is None:
+            raise Conflict(
+                f"The page {slug!r} no longer exists (it was moved or never saved). "
+                "Nothing was saved; copy your text and create the page again.",
+                slug=slug,
+            )
+        return _create(session, slug, page, edit, author, kind)
+
+    accounts.require(author, "page.edit")
+    current = current_revision(session=session, page=page)
+    title, body, tags, merged = edit.title, edit.body, edit.tags, False
+    if edit.base != page.head:
+        if edit.base > page.head:
+            raise Invalid(f"Revision {edit.base} of {slug!r} does not exist.", field="base")
+        title, body, tags = _merge(session, page, current, edit, author)
+        merged = True
+    if has_conflict_markers(body) and not has_conflict_markers(current.body):
+        raise Invalid(
+            "The text still contains conflict markers (<<<<<<<, =======, >>>>>>>). "
+            "Keep the lines you want and remove the markers before saving.",
+            field="body",
+        )
+    if (title, body, tags) == (current.title, current.body, list(current.tags)):
+        _discard_draft(session, author, slug)
+        session.commit()
+        return SaveResult(page=page, revision=None, merged=merged)
+    rev = _add_revision(
+        session,
+        page,
+        kind=kind or RevisionKind.edit,
+        title=title,
+        body=body,
+        tags=tags,
+        summary=edit.summary or ("Merged with concurrent changes" if merged else ""),
+        author=author,
+    )
+    _store_render(session, page, rev)
+    if title != current.title:
+        _refresh_linkers(session, [rendering.slugify_title(title)], skip=page.id)
+    _discard_draft(session, author, slug)
+    session.commit()
+    return SaveResult(page=page, revision=rev, merged=merged)
+
+
+def _merge(
+    session: Session, page: Page, current: Revision, edit: PageEdit, author: User | None
+) -> tuple[str, str, list[str]]:
+    # base 0: the editor started a new page while someone else created it; merge from empty
+    base = (
+        get_revision(session=session, page=page, number=edit.base)
+        if edit.base
+        else Revision(page_id=page.id or 0, number=0, slug=page.slug, title="", body="", tags=[])
+    )
+    body = merge_text(base.body, current.body, edit.body)
+    title, title_ok = merge_value(base.title, current.title, edit.title)
+    tags = merge_tags(base.tags, current.tags, edit.tags)
+    if not body.clean or not title_ok:
+        detail = ConflictDetail(
+            base=base.number,
+            current=current.number,
+            base_body=base.body,
+            their_body=current.body,
+            your_body=edit.body,
+            proposal=body.text,
+            their_title=current.title,
+            your_title=edit.title,
+            conflicts=body.conflicts + (0 if title_ok else 1),
+        )
+        slug = page.slug
+        session.rollback()
+        # keep the editor's text server-side too, so closing the conflict screen loses nothing
+        if author is not None and author.id is not None:
+            draft = DraftSave(
+                base=edit.base,
+                title=edit.title,
+                body=edit.body,
+                tags=edit.tags,
+                summary=edit.summary,
+            )
+            save_draft(session=session, slug=slug, data=draft, user=author)
+        raise EditConflict(detail)
+    return title, body.text, tags
+
+
+def _create(
+    session: Session,
+    slug: str,
+    page: Page | None,
+    edit: PageEdit,
+    author: User | None,
+    kind: RevisionKind | None,
+) -> SaveResult:
+    if session.get(PageRedirect, slug) is not None:
+        # the address becomes a real page again; the old redirect would shadow it
+        session.execute(delete(PageRedirect).where(col(PageRedirect.old_slug) == slug))
+    if page is None:
+        page = Page(slug=slug, title=edit.title, tags=edit.tags)
+        session.add(page)
+        default_kind = RevisionKind.create
+    else:
+        page.deleted_at = None
+        default_kind = RevisionKind.undelete
+    rev = _add_revision(
+        session,
+        page,
+        kind=kind or default_kind,
+        title=edit.title,
+        body=edit.body,
+        tags=edit.tags,
+        summary=edit.summary,
+        author=author,
+    )
+    _store_render(session, page, rev)
+    _refresh_linkers(session, {slug, rendering.slugify_title(edit.title)}, skip=page.id)
+    _discard_draft(session, author, slug)
+    session.commit()
+    return SaveResult(page=page, revision=rev, merged=False)
+
+
+def create_page(*, session: Session, slug: str, edit: PageEdit, author: User | None) -> SaveResult:
+    """Create a new page; refuses an address where a page already exists."""
+    if find_page(session=session, slug=slug) is not None:
+        raise Conflict(f"There is already a page at {slug!r}.", slug=slug)
+    return save_page(
+        session=session, slug=slug, edit=edit.model_copy(update={"base": 0}), author=author
+    )
+
+
+def revert_page(
+    *, session: Session, slug: str, number: int, author: User | None, summary: str = ""
+) -> SaveResult:
+    """Make revision ``number``'s content current again, as a new revision."""
+    accounts.require(author, "page.revert")
+    begin_write(session)
+    page = _lock_page(session, slug)
+    if page is None or page.is_deleted:
+        raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    old = get_revision(session=session, page=page, number=number)
+    rev = _add_revision(
+        session,
+        page,
+        kind=RevisionKind.revert,
+        title=old.title,
+        body=old.body,
+        tags=list(old.tags),
+        summary=summary or f"Reverted to revision {number}",
+        author=author,
+    )
+    _store_render(session, page, rev)
+    session.commit()
+    return SaveResult(page=page, revision=rev, merged=False)
+
+
+def move_page(
+    *,
+    session: Session,
+    slug: str,
+    new_slug: str,
+    author: User | None,
+    summary: str = "",
+    include_children: bool = False,
+) -> Page:
+    """Give a page (and optionally its subpages) a new address; old addresses redirect."""
+    accounts.require(author, "page.move")
+    new_slug = new_slug.strip().strip("/")
+    _check_slug(new_slug)
+    if new_slug == slug:
+        raise Invalid("The new address is the same as the old one.", field="new_slug")
+    if new_slug.startswith(slug + "/") and include_children:
+        raise Invalid("A page cannot be moved below itself.", field="new_slug")
+    begin_write(session)
+    page = _lock_page(session, slug)
+    if page is None or page.is_deleted:
+        raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    moves = [(page, new_slug)]
+    if include_children:
+        children = session.exec(select(Page).where(col(Page.slug).startswith(slug + "/"))).all()
+        moves += [(child, new_slug + child.slug[len(slug) :]) for child in children]
+    for moving, target in moves:
+        if find_page(session=session, slug=target, include_deleted=True) is not None:
+            raise Conflict(f"There is already a page at {target!r}.", field="new_slug")
+        _check_slug(target)
+    for moving, target in moves:
+        old = moving.slug
+        session.execute(delete(PageRedirect).where(col(PageRedirect.old_slug) == target))
+        moving.slug = target
+        session.add(PageRedirect(old_slug=old, page_id=moving.id or 0))
+        cur = current_revision(session=session, page=moving)
+        _add_revision(
+            session,
+            moving,
+            kind=RevisionKind.move,
+            title=cur.title,
+            body=cur.body,
+            tags=list(cur.tags),
+            summary=summary or f"Moved from {old} to {target}",
+            author=author,
+        )
+    session.flush()
+    for moving, _ in moves:
+        _store_render(session, moving, current_revision(session=session, page=moving))
+    _refresh_linkers(session, {m.slug for m, _ in moves} | {slug})
+    session.commit()
+    return page
+
+
+def delete_page(*, session: Session, slug: str, author: User | None, summary: str = "") -> Page:
+    """Soft-delete a page: recorded in its history, undoable."""
+    accounts.require(author, "page.delete")
+    begin_write(session)
+    page = _lock_page(session, slug)
+    if page is None or page.is_deleted:
+        raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    cur = current_revision(session=session, page=page)
+    _add_revision(
+        session,
+        page,
+        kind=RevisionKind.delete,
+        title=cur.title,
+        body=cur.body,
+        tags=list(cur.tags),
+        summary=summary or "Deleted",
+        author=author,
+    )
+    page.deleted_at = utcnow()
+    session.add(page)
+    _refresh_linkers(session, {slug})
+    session.commit()
+    return page
+
+
+def undelete_page(*, session: Session, slug: str, author: User | None, summary: str = "") -> Page:
+    """Restore a soft-deleted page with the content it had."""
+    accounts.require(author, "page.undelete")
+    begin_write(session)
+    page = _lock_page(session, slug)
+    if page is None or not page.is_deleted:
+        raise NotFound(f"There is no deleted page {slug!r}.", slug=slug)
+    cur = current_revision(session=session, page=page)
+    page.deleted_at = None
+    rev = _add_revision(
+        session,
+        page,
+        kind=RevisionKind.undelete,
+        title=cur.title,
+        body=cur.body,
+        tags=list(cur.tags),
+        summary=summary or "Restored",
+        author=author,
+    )
+    _store_render(session, page, rev)
+    _refresh_linkers(session, {slug, rendering.slugify_title(cur.title)}, skip=page.id)
+    session.commit()
+    return page
+
+
+# --- drafts --------------------------------------------------------------------------------------
+
+
+def _discard_draft(session: Session, user: User | None, slug: str) -> None:
+    if user is not None:
+        session.execute(delete(Draft).where(col(Draft.user_id) == user.id, col(Draft.slug) == slug))
+
+
+def save_draft(*, session: Session, slug: str, data: DraftSave, user: User | None) -> Draft:
+    """Keep the editor's unsaved work on the server (one draft per user and page)."""
+    editor = accounts.require_user(user, "page.edit")
+    _check_slug(slug)
+    _check_body(session, data.body)
+    begin_write(session)
+    draft = session.exec(
+        select(Draft).where(Draft.user_id == editor.id, Draft.slug == slug)
+    ).first() or Draft(user_id=editor.id or 0, slug=slug)
+    draft.base, draft.title, draft.body = data.base, data.title, data.body
+    draft.tags, draft.summary, draft.updated_at = data.tags, data.summary, utcnow()
+    session.add(draft)
+    session.commit()
+    return draft
+
+
+def find_draft(*, session: Session, slug: str, user: User | None) -> Draft | None:
+    """The user's autosaved draft for this page, if any."""
+    if user is None:
+        return None
+    return session.exec(select(Draft).where(Draft.user_id == user.id, Draft.slug == slug)).first()
+
+
+def discard_draft(*, session: Session, slug: str, user: User | None) -> None:
+    """Throw away the user's draft for this page."""
+    editor = accounts.require_user(user, "page.edit")
+    begin_write(session)
+    _discard_draft(session, editor, slug)
+    session.commit()

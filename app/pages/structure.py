@@ -1,0 +1,181 @@
+"""Pages read use cases about structure: tree, breadcrumbs, backlinks, orphans, wanted pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.pages.models import Page, PageLink, PageRedirect, Revision
+from app.pages.schemas import TreeNode, WantedPage
+
+# Pages nobody is expected to link to.
+_NOT_ORPHANS = ("home",)
+_TEMPLATE_PREFIX = "templates/"
+
+
+def humanize(segment: str) -> str:
+    """'core-processes' -> 'Core processes', for tree levels that have no page of their own."""
+    text = segment.replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Crumb:
+    slug: str
+    title: str
+    exists: bool
+
+
+def breadcrumbs(*, session: Session, slug: str) -> list[Crumb]:
+    """The ancestors of ``slug``, root first (levels without a page shown by name)."""
+    parts = slug.split("/")
+    ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    if not ancestors:
+        return []
+    titles = dict(
+        session.exec(
+            select(Page.slug, Page.title).where(
+                col(Page.slug).in_(ancestors), col(Page.deleted_at).is_(None)
+            )
+        ).all()
+    )
+    return [
+        Crumb(slug=a, title=titles.get(a, humanize(a.rsplit("/", 1)[-1])), exists=a in titles)
+        for a in ancestors
+    ]
+
+
+def tree_children(*, session: Session, prefix: str, user: User | None) -> list[TreeNode]:
+    """The direct children of a tree level ("" for the top), with how many children each has."""
+    accounts.require(user, "page.read")
+    prefix = prefix.strip("/")
+    stmt = select(Page.slug, Page.title).where(col(Page.deleted_at).is_(None))
+    if prefix:
+        stmt = stmt.where(col(Page.slug).startswith(prefix + "/"))
+    depth = prefix.count("/") + 1 if prefix else 0
+    nodes: dict[str, dict[str, object]] = {}
+    for slug, title in session.exec(stmt):
+        parts = slug.split("/")
+        child = "/".join(parts[: depth + 1])
+        node = nodes.setdefault(
+            child, {"title": humanize(parts[depth]), "exists": False, "grandchildren": set()}
+        )
+        if slug == child:
+            node["title"], node["exists"] = title, True
+        else:
+            node["grandchildren"].add(parts[depth + 1])  # type: ignore[attr-defined]
+    out = [
+        TreeNode(
+            slug=slug,
+            title=str(n["title"]),
+            exists=bool(n["exists"]),
+            children=len(n["grandchildren"]),  # type: ignore[arg-type]
+        )
+        for slug, n in nodes.items()
+    ]
+    # sections with subpages first, then pages, each alphabetically; home always leads
+    return sorted(out, key=lambda n: (n.slug != "home", n.children == 0, n.title.lower()))
+
+
+def backlinks(*, session: Session, slug: str, user: User | None) -> list[Page]:
+    """Pages whose current revision links here (also through old, redirected addresses)."""
+    accounts.require(user, "page.read")
+    targets = {slug}
+    page = session.exec(select(Page).where(Page.slug == slug)).first()
+    if page is not None:
+        targets |= set(
+            session.exec(select(PageRedirect.old_slug).where(PageRedirect.page_id == page.id))
+        )
+    return list(
+        session.exec(
+            select(Page)
+            .join(PageLink, col(PageLink.source_id) == Page.id)
+            .where(col(PageLink.target_slug).in_(targets), col(Page.deleted_at).is_(None))
+            .distinct()
+            .order_by(col(Page.title))
+        )
+    )
+
+
+def orphaned_pages(*, session: Session, user: User | None) -> list[Page]:
+    """Pages no other page links to (the start page and templates excepted)."""
+    accounts.require(user, "page.read")
+    linked = (
+        select(PageLink.target_slug)
+        .join(Page, col(Page.id) == PageLink.source_id)
+        .where(col(Page.deleted_at).is_(None))
+    )
+    redirected_linked = select(PageRedirect.page_id).where(col(PageRedirect.old_slug).in_(linked))
+    return list(
+        session.exec(
+            select(Page)
+            .where(
+                col(Page.deleted_at).is_(None),
+                col(Page.slug).not_in(linked),
+                col(Page.id).not_in(redirected_linked),
+                col(Page.slug).not_in(_NOT_ORPHANS),
+                ~col(Page.slug).startswith(_TEMPLATE_PREFIX),
+            )
+            .order_by(col(Page.slug))
+        )
+    )
+
+
+def wanted_pages(*, session: Session, user: User | None) -> list[WantedPage]:
+    """Addresses that pages link to but where no page exists, most wanted first."""
+    accounts.require(user, "page.read")
+    existing = select(Page.slug).where(col(Page.deleted_at).is_(None))
+    redirects = select(PageRedirect.old_slug)
+    rows = session.exec(
+        select(PageLink.target_slug, func.count())
+        .join(Page, col(Page.id) == PageLink.source_id)
+        .where(
+            col(Page.deleted_at).is_(None),
+            col(PageLink.target_slug).not_in(existing),
+            col(PageLink.target_slug).not_in(redirects),
+        )
+        .group_by(col(PageLink.target_slug))
+        .order_by(func.count().desc(), col(PageLink.target_slug))
+    ).all()
+    return [WantedPage(slug=slug, links=n) for slug, n in rows]
+
+
+def list_templates(*, session: Session, user: User | None) -> list[Page]:
+    """Pages under templates/ that new pages can start from."""
+    accounts.require(user, "page.read")
+    return list(
+        session.exec(
+            select(Page)
+            .where(col(Page.slug).startswith(_TEMPLATE_PREFIX), col(Page.deleted_at).is_(None))
+            .order_by(col(Page.title))
+        )
+    )
+
+
+def template_body(*, session: Session, slug: str, user: User | None) -> str:
+    """The current text of a template page ("" when there is no such template)."""
+    accounts.require(user, "page.read")
+    if not slug.startswith(_TEMPLATE_PREFIX):
+        return ""
+    page = session.exec(
+        select(Page).where(Page.slug == slug, col(Page.deleted_at).is_(None))
+    ).first()
+    if page is None:
+        return ""
+    rev = session.exec(
+        select(Revision).where(Revision.page_id == page.id, Revision.number == page.head)
+    ).first()
+    return rev.body if rev else ""
+
+
+def list_pages(*, session: Session, user: User | None, include_deleted: bool = False) -> list[Page]:
+    """Every page by slug."""
+    accounts.require(user, "page.read")
+    stmt = select(Page).order_by(col(Page.slug))
+    if not include_deleted:
+        stmt = stmt.where(col(Page.deleted_at).is_(None))
+    return list(session.exec(stmt))

@@ -1,0 +1,109 @@
+"""Import and export of pages as markdown files with YAML front matter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+import yaml
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.core.errors import DomainError, Invalid
+from app.pages import rendering
+from app.pages.models import Page, Revision, RevisionKind
+from app.pages.schemas import PageEdit
+from app.pages.service import find_page, save_page
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def markdown_files(directory: Path) -> list[Path]:
+    """The markdown files below ``directory`` in a stable order."""
+    if not directory.is_dir():
+        raise Invalid(f"{directory} is not a directory.")
+    return sorted(p for p in directory.rglob("*.md") if p.is_file())
+
+
+def parse_file(path: Path, root: Path) -> tuple[str, PageEdit]:
+    """The slug and content of one markdown file with front matter."""
+    slug = path.relative_to(root).with_suffix("").as_posix().lower()
+    post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    title = str(post.metadata.get("title") or rendering.slugify_title(slug.rsplit("/", 1)[-1]))
+    tags = post.metadata.get("tags") or []
+    if not isinstance(tags, list):
+        tags = [str(tags)]
+    return slug, PageEdit(title=title, body=post.content, tags=[str(t) for t in tags])
+
+
+def import_directory(
+    *,
+    session: Session,
+    directory: Path,
+    author: User | None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import every markdown file; only pages whose content changed get a new revision."""
+    report = ImportReport()
+    for path in markdown_files(directory):
+        slug = path.relative_to(directory).with_suffix("").as_posix()
+        try:
+            slug, edit = parse_file(path, directory)
+            page = find_page(session=session, slug=slug, include_deleted=True)
+            edit.base = page.head if page is not None and not page.is_deleted else 0
+            edit.summary = f"Imported from {path.name}"
+            result = save_page(
+                session=session, slug=slug, edit=edit, author=author, kind=RevisionKind.import_
+            )
+            if result.revision is None:
+                report.unchanged.append(slug)
+            elif page is None:
+                report.created.append(slug)
+            else:
+                report.updated.append(slug)
+        except (DomainError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            session.rollback()
+            report.failed[slug] = str(exc)
+        if progress is not None:
+            progress(slug)
+    return report
+
+
+def render_file(title: str, tags: list[str], body: str) -> str:
+    """One page as markdown with front matter, the format import reads."""
+    meta = yaml.safe_dump(
+        {"title": title, "tags": list(tags)},
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
+        width=1000,
+    )
+    return f"---\n{meta}---\n\n{body.strip()}\n"
+
+
+def export_directory(*, session: Session, directory: Path, progress: Progress | None = None) -> int:
+    """Write every page's current revision as ``slug.md``; returns how many were written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = session.exec(
+        select(Page, Revision)
+        .join(Revision, (col(Revision.page_id) == Page.id) & (col(Revision.number) == Page.head))
+        .where(col(Page.deleted_at).is_(None))
+        .order_by(col(Page.slug))
+    ).all()
+    for page, rev in rows:
+        target = directory.joinpath(*page.slug.split("/")).with_suffix(".md")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_file(rev.title, list(rev.tags), rev.body), encoding="utf-8")
+        if progress is not None:
+            progress(page.slug)
+    return len(rows)

@@ -1,0 +1,60 @@
+"""Fixture chain: settings(tmp_path) -> engine (migrated) -> session -> client. Nothing shared."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.accounts.models import Role, User
+from app.core.config import Settings
+from app.core.db import make_engine, migrate, open_session
+from app.main import create_app
+from tests import factories
+
+PASSWORD = factories.PASSWORD
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to head; each test gets its own copy of the file."""
+    data = tmp_path_factory.mktemp("template")
+    migrate(Settings(data_dir=data, secret_key="template"))
+    return data / "atrium.sqlite3"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(migrated_template, data / "atrium.sqlite3")
+    return Settings(data_dir=data, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine, settings: Settings) -> Iterator[Session]:
+    with open_session(engine, settings) as session:
+        yield session
+
+
+@pytest.fixture
+def editor(session: Session) -> User:
+    return factories.make_user(session, username="alice", role=Role.editor)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
