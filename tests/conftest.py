@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
@@ -18,6 +20,7 @@ from app.main import create_app
 from tests import factories
 
 PASSWORD = factories.PASSWORD
+PG_URL = os.environ.get("ATRIUM_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,20 @@ def editor(session: Session) -> User:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test."""
+    if not PG_URL:
+        pytest.skip("ATRIUM_TEST_DATABASE_URL is not set")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"atrium_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

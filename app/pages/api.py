@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.core.deps import OptionalUser, SessionDep
@@ -209,9 +208,7 @@ def get_page(slug: str, session: SessionDep, user: OptionalUser) -> PageFull:
     summary="Save a page (create or update) against the revision you started from",
     responses={409: {"model": ConflictProblem, "description": "Overlapping concurrent edit"}},
 )
-def save_page(
-    slug: str, data: PageEdit, session: SessionDep, user: OptionalUser
-) -> SaveOutcome | JSONResponse:
+def save_page(slug: str, data: PageEdit, session: SessionDep, user: OptionalUser) -> SaveOutcome:
     return _outcome(service.save_page(session=session, slug=slug, edit=data, author=user))
 
 

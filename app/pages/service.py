@@ -450,7 +450,7 @@ def move_page(
     if include_children:
         children = session.exec(select(Page).where(col(Page.slug).startswith(slug + "/"))).all()
         moves += [(child, new_slug + child.slug[len(slug) :]) for child in children]
-    for moving, target in moves:
+    for _moving, target in moves:
         if find_page(session=session, slug=target, include_deleted=True) is not None:
             raise Conflict(f"There is already a page at {target!r}.", field="new_slug")
         _check_slug(target)
