@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.db import ROOT, make_engine
 from app.core.deps import csrf_protect
 from app.core.security import CSRF_COOKIE, new_csrf_seed
+from app.pages import rendering
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -83,6 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.pages import api as pages_api
     from app.pages import history_routes
     from app.pages import routes as page_routes
+
+    highlight = rendering.highlight_css()
+
+    @app.get("/static/css/highlight.css", include_in_schema=False)
+    def highlight_css() -> Response:
+        # generated from Pygments rather than committed, so it always matches the renderer
+        return Response(highlight, media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)
