@@ -90,8 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/static/css/highlight.css", include_in_schema=False)
     def highlight_css() -> Response:
         # generated from Pygments rather than committed, so it always matches the renderer
-        return Response(highlight, media_type="text/css",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            highlight, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)

@@ -167,11 +167,9 @@ def _refresh_linkers(session: Session, slugs: Iterable[str], *, skip: int | None
     if not wanted:
         return
     session.flush()
+    linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(wanted))
     sources = session.exec(
-        select(Page)
-        .join(PageLink, col(PageLink.source_id) == Page.id)
-        .where(col(PageLink.target_slug).in_(wanted), col(Page.deleted_at).is_(None))
-        .distinct()
+        select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
     ).all()
     for page in sources:
         if page.id != skip:

@@ -90,12 +90,11 @@ def backlinks(*, session: Session, slug: str, user: User | None) -> list[Page]:
         targets |= set(
             session.exec(select(PageRedirect.old_slug).where(PageRedirect.page_id == page.id))
         )
+    linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(targets))
     return list(
         session.exec(
             select(Page)
-            .join(PageLink, col(PageLink.source_id) == Page.id)
-            .where(col(PageLink.target_slug).in_(targets), col(Page.deleted_at).is_(None))
-            .distinct()
+            .where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
             .order_by(col(Page.title))
         )
     )
