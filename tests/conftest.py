@@ -36,7 +36,7 @@ def settings(tmp_path: Path, migrated_template: Path) -> Settings:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(migrated_template, data / "atrium.sqlite3")
-    return Settings(data_dir=data, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+    return Settings(data_dir=data, secret_key="test-secret")
 
 
 @pytest.fixture

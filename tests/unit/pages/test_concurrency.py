@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from app.accounts.models import User
 from app.core.config import Settings
-from app.core.db import make_engine, migrate, open_session
+from app.core.db import open_session
 from app.pages import service
 from app.pages.models import Revision
 from app.pages.schemas import PageEdit
@@ -21,21 +19,7 @@ LINES = [f"paragraph {i}" for i in range(8)]
 BODY = "\n\n".join(LINES) + "\n"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Engine, Settings]:
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path, secret_key="k")
-    else:
-        url = request.getfixturevalue("pg_database")
-        settings = Settings(data_dir=tmp_path, secret_key="k", database_url=url)
-    migrate(settings)
-    engine = make_engine(settings)
-    request.addfinalizer(engine.dispose)
-    return engine, settings
-
-
-def test_parallel_non_overlapping_edits_all_land(db: tuple[Engine, Settings]) -> None:
-    engine, settings = db
+def test_parallel_non_overlapping_edits_all_land(engine: Engine, settings: Settings) -> None:
     with open_session(engine, settings) as s:
         users = [make_user(s, username=f"user{i}") for i in range(len(LINES))]
         make_page(s, slug="shared", title="Shared", body=BODY, author=users[0])
@@ -74,8 +58,9 @@ def test_parallel_non_overlapping_edits_all_land(db: tuple[Engine, Settings]) ->
         assert sorted(numbers) == list(range(1, len(LINES) + 2))
 
 
-def test_parallel_overlapping_edits_one_wins_rest_conflict(db: tuple[Engine, Settings]) -> None:
-    engine, settings = db
+def test_parallel_overlapping_edits_one_wins_rest_conflict(
+    engine: Engine, settings: Settings
+) -> None:
     with open_session(engine, settings) as s:
         users = [make_user(s, username=f"user{i}") for i in range(5)]
         make_page(s, slug="shared", title="Shared", body=BODY, author=users[0])

@@ -16,7 +16,7 @@ BODY = "## Intro\n\nline one\n\n## Middle\n\nline two\n\n## End\n\nline three\n"
 
 
 def _edit(base: int, body: str, title: str = "Requirement to Value", **kw: object) -> PageEdit:
-    return PageEdit(base=base, title=title, body=body, **kw)  # type: ignore[arg-type]
+    return PageEdit(base=base, title=title, body=body, **kw)
 
 
 def test_create_records_first_revision_with_author(session: Session, editor: User) -> None:
