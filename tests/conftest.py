@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,15 +64,48 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once, which each test's database is copied from."""
+    if not PG_URL:
+        pytest.skip("ATRIUM_TEST_DATABASE_URL is not set")
+    name = f"atrium_tmpl_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    migrate(Settings(database_url=url, secret_key="template"))
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A brand-new, empty PostgreSQL database for one test."""
+    with _pg_database(None) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_migrated(pg_template: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database at head (copied from the template) for one test."""
+    with _pg_database(pg_template) as url:
+        yield url
+
+
+@contextmanager
+def _pg_database(template: str | None) -> Iterator[str]:
     if not PG_URL:
         pytest.skip("ATRIUM_TEST_DATABASE_URL is not set")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"atrium_{uuid.uuid4().hex[:12]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
-from app.core.db import migrate
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -18,7 +17,5 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: 
     if request.param == "sqlite":
         shutil.copy(migrated_template, data / "atrium.sqlite3")
         return Settings(data_dir=data, secret_key="test-secret")
-    url = request.getfixturevalue("pg_database")
-    settings = Settings(data_dir=data, secret_key="test-secret", database_url=url)
-    migrate(settings)
-    return settings
+    url = request.getfixturevalue("pg_migrated")
+    return Settings(data_dir=data, secret_key="test-secret", database_url=url)
