@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
+from app.core.errors import Invalid, TooLarge
 from app.core.templating import redirect, render
-from app.pages import service, structure
+from app.pages import rendering, service, structure
 from app.pages.diff import diff_text
 from app.pages.rendering import slugify_title
 from app.pages.schemas import DraftSave, PageEdit
@@ -188,6 +189,22 @@ def save(
     )
     try:
         result = service.save_page(session=session, slug=slug, edit=edit, author=user)
+    except (Invalid, TooLarge) as exc:
+        # show the editor again with the text as typed: a refused save must not lose it
+        page = service.find_page(session=session, slug=slug, include_deleted=True)
+        ctx: dict[str, object] = {
+            "slug": slug,
+            "page": page,
+            "form": edit,
+            "tags_text": _tags_text(edit.tags),
+            "draft": None,
+            "resumed": False,
+            "templates": [],
+            "template": "",
+            "preview": rendering.Rendered(html="", toc="", headings=(), links=()),
+            "error": exc.detail,
+        }
+        return render(request, "pages/edit.html", ctx, status_code=exc.status_code)
     except service.EditConflict as exc:
         ctx = {
             "slug": slug,
