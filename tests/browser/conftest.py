@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 from app.accounts.models import Role
 from app.core.config import Settings
@@ -115,7 +115,19 @@ def new_page(browser: Browser, server: LiveServer, username: str | None = None) 
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    def on_console(msg: ConsoleMessage) -> None:
+        # a page answered with an error status (a 409 conflict screen) logs "Failed to load
+        # resource"; sub-resources are checked by status below, so only real script errors count
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def on_response(response: Response) -> None:
+        if response.request.resource_type != "document" and response.status >= 400:
+            errors.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
     page.js_errors = errors  # type: ignore[attr-defined]
     if username:
         page.goto(f"{server.url}/login")
