@@ -1,4 +1,4 @@
-"""The core journey in a real browser: create, edit, merge, conflict, history, diff, revert, move."""
+"""The core journey in a real browser: create, edit, merge, conflict, history, diff, revert."""
 
 from __future__ import annotations
 
