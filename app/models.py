@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from app.accounts.models import ApiToken, LoginSession, User
 from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevision, Revision
+from app.search.models import OutboxEvent
 
 metadata = SQLModel.metadata
 
@@ -13,6 +14,7 @@ __all__ = [
     "ApiToken",
     "Draft",
     "LoginSession",
+    "OutboxEvent",
     "Page",
     "PageLink",
     "PageRedirect",

@@ -25,6 +25,7 @@ from app.pages.models import (
     RevisionKind,
 )
 from app.pages.schemas import ConflictDetail, DraftSave, PageEdit
+from app.search import service as search
 
 
 class EditConflict(Conflict):
@@ -251,6 +252,7 @@ def _add_revision(
     )
     session.add(rev)
     session.flush()
+    search.enqueue(session=session, kind="page", ref_id=page.id or 0)
     return rev
 
 
