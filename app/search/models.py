@@ -1,4 +1,4 @@
-"""The search outbox: one row per change to searchable content, written in the change's transaction."""
+"""The search outbox: one row per change to searchable content, in the same transaction."""
 
 from __future__ import annotations
 

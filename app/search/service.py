@@ -1,4 +1,4 @@
-"""Search use cases. ``enqueue`` is the one seam other domains call, inside their own transaction."""
+"""Search use cases; ``enqueue`` is the seam other domains call inside their transaction."""
 
 from __future__ import annotations
 
