@@ -12,13 +12,16 @@ from sqlalchemy import create_engine, text
 from app.core.config import Settings
 from app.core.db import migrate
 from app.models import metadata
+from app.search.models import include_object
 
 
 def _assert_matches_models(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": include_object}
+            )
             assert compare_metadata(ctx, metadata) == []
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             assert version is not None
