@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, LoginSession, Role, User
@@ -27,12 +29,19 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 # What each role may do; anonymous visitors may only read (and only when public reading is on,
 # which the request layer enforces before any service runs).
 _EDIT = {"page.create", "page.edit", "page.move", "page.revert", "page.delete", "page.undelete"}
+# readers take part in discussions: they comment, resolve their own threads, edit their comments
+_TALK = {"comment.create"}
+# editors may also resolve or reopen anyone's thread; facilitators and admins moderate
+_TRIAGE = {"thread.resolve_any"}
+_MODERATE = {"comment.moderate"}
 PERMISSIONS: dict[Role | None, frozenset[str]] = {
     None: frozenset({"page.read"}),
-    Role.reader: frozenset({"page.read", "token.own"}),
-    Role.editor: frozenset({"page.read", "token.own", *_EDIT}),
-    Role.facilitator: frozenset({"page.read", "token.own", *_EDIT}),
-    Role.admin: frozenset({"page.read", "token.own", "user.manage", *_EDIT}),
+    Role.reader: frozenset({"page.read", "token.own", *_TALK}),
+    Role.editor: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE}),
+    Role.facilitator: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE}),
+    Role.admin: frozenset(
+        {"page.read", "token.own", "user.manage", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE}
+    ),
 }
 
 
@@ -246,3 +255,35 @@ def list_users(*, session: Session) -> list[User]:
 def system_actor() -> User:
     """The unsaved actor for work the system does itself (seed import); not attributed to anyone."""
     return User(username="atrium", display_name="Atrium", role=Role.admin)
+
+
+def users_by_id(*, session: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    """The users with these ids, by id (unknown ids are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id or 0: u for u in session.exec(select(User).where(col(User.id).in_(wanted)))}
+
+
+def users_by_username(*, session: Session, names: Iterable[str]) -> dict[str, User]:
+    """The active users with these usernames (case-insensitive), by lower-case username."""
+    wanted = {n.lower() for n in names}
+    if not wanted:
+        return {}
+    rows = session.exec(select(User).where(func.lower(User.username).in_(wanted)))
+    return {u.username.lower(): u for u in rows if u.is_active}
+
+
+def suggest_users(*, session: Session, prefix: str, limit: int = 8) -> list[User]:
+    """Active users whose username or display name starts with ``prefix`` (for @mentions)."""
+    prefix = prefix.strip().lower()
+    stmt = select(User).where(col(User.is_active).is_(True))
+    if prefix:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    return list(session.exec(stmt.order_by(col(User.username)).limit(limit)))

@@ -415,6 +415,14 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+def html_to_text(html: str) -> str:
+    """Plain text of rendered (sanitised) HTML, whitespace collapsed, TOC left out."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return " ".join("".join(extractor.parts).split())
+
+
 def markdown_to_text(body: str) -> str:
     """Plain text of the rendered body, whitespace collapsed (escape it before use in HTML)."""
     extractor = _TextExtractor()

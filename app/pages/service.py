@@ -69,6 +69,23 @@ def get_page(
     return page
 
 
+def pages_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Page]:
+    """Pages (deleted ones included) by id; for other domains that refer to pages."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {p.id or 0: p for p in session.exec(select(Page).where(col(Page.id).in_(wanted)))}
+
+
+def page_ids_under(*, session: Session, prefix: str) -> list[int]:
+    """Ids of the page at ``prefix`` and every page below it."""
+    prefix = prefix.strip("/")
+    stmt = select(Page.id).where(
+        or_(Page.slug == prefix, col(Page.slug).startswith(prefix + "/", autoescape=True))
+    )
+    return [i for i in session.exec(stmt) if i is not None]
+
+
 def find_redirect(*, session: Session, slug: str) -> str | None:
     """The current slug of a page that used to live at ``slug``, if it was moved."""
     row = session.get(PageRedirect, slug)

@@ -1,0 +1,1 @@
+"""Discussions: threads and comments on pages and on passages of pages."""

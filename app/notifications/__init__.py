@@ -1,0 +1,1 @@
+"""Notifications: watching pages, the in-app inbox and e-mail delivery."""
