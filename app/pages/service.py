@@ -81,7 +81,7 @@ def page_ids_under(*, session: Session, prefix: str) -> list[int]:
     """Ids of the page at ``prefix`` and every page below it."""
     prefix = prefix.strip("/")
     stmt = select(Page.id).where(
-        or_(Page.slug == prefix, col(Page.slug).startswith(prefix + "/", autoescape=True))
+        or_(col(Page.slug) == prefix, col(Page.slug).startswith(prefix + "/", autoescape=True))
     )
     return [i for i in session.exec(stmt) if i is not None]
 
@@ -582,3 +582,99 @@ def discard_draft(*, session: Session, slug: str, user: User | None) -> None:
     begin_write(session)
     _discard_draft(session, editor, slug)
     session.commit()
+
+
+# --- search source -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the search index needs to know about one live page."""
+
+    page: Page
+    html: str  # sanitised HTML of the current revision
+    authors: list[str]  # usernames of everyone who wrote a revision, most recent first
+    backlinks: int
+
+
+def index_entries(*, session: Session, ids: Iterable[int]) -> list[IndexEntry]:
+    """The current state of these pages for the search index (deleted or missing ones left out)."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    pages = session.exec(
+        select(Page).where(col(Page.id).in_(wanted), col(Page.deleted_at).is_(None))
+    ).all()
+    if not pages:
+        return []
+    ids_ = [p.id for p in pages]
+    revs = {
+        r.page_id: r
+        for r in session.exec(
+            select(Revision)
+            .join(Page, col(Page.id) == Revision.page_id)
+            .where(col(Revision.page_id).in_(ids_), Revision.number == Page.head)
+        )
+    }
+    cached = dict(
+        session.exec(
+            select(RenderedRevision.revision_id, RenderedRevision.html).where(
+                col(RenderedRevision.revision_id).in_([r.id for r in revs.values()])
+            )
+        ).all()
+    )
+    authors: dict[int, list[str]] = {}
+    for page_id, username in session.exec(
+        select(Revision.page_id, User.username)
+        .join(User, col(User.id) == Revision.author_id)
+        .where(col(Revision.page_id).in_(ids_))
+        .order_by(col(Revision.number).desc())
+    ):
+        names = authors.setdefault(page_id, [])
+        if username not in names:
+            names.append(username)
+    slugs = [p.slug for p in pages]
+    links = dict(
+        session.exec(
+            select(PageLink.target_slug, func.count())
+            .join(Page, col(Page.id) == PageLink.source_id)
+            .where(col(PageLink.target_slug).in_(slugs), col(Page.deleted_at).is_(None))
+            .group_by(col(PageLink.target_slug))
+        ).all()
+    )
+    out: list[IndexEntry] = []
+    for page in pages:
+        rev = revs.get(page.id or 0)
+        if rev is None:
+            continue
+        html = cached.get(rev.id or 0)
+        if html is None:
+            html = render_revision(session=session, revision=rev).html
+        out.append(
+            IndexEntry(
+                page=page,
+                html=html,
+                authors=authors.get(page.id or 0, []),
+                backlinks=int(links.get(page.slug, 0)),
+            )
+        )
+    return out
+
+
+def index_versions(*, session: Session) -> dict[int, str]:
+    """Page id -> head revision number of every live page, to reconcile the search index."""
+    rows = session.exec(select(Page.id, Page.head).where(col(Page.deleted_at).is_(None))).all()
+    return {page_id or 0: str(head) for page_id, head in rows}
+
+
+def titles_of(*, session: Session, slugs: Iterable[str]) -> dict[str, str]:
+    """Slug -> title of the live pages among ``slugs`` (for breadcrumbs in search results)."""
+    wanted = set(slugs)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Page.slug, Page.title).where(
+            col(Page.slug).in_(wanted), col(Page.deleted_at).is_(None)
+        )
+    ).all()
+    return dict(rows)
