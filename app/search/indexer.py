@@ -1,0 +1,259 @@
+"""The indexer: drains the outbox into the index; exactly one process at a time does it.
+
+Every web worker starts an ``Indexer`` thread; they compete for a lock (an ``flock`` on
+``<data dir>/search/indexer.lock``, or a PostgreSQL advisory lock with the PostgreSQL backend so
+several app servers elect one), and the winner reconciles the index with the database, then
+drains the outbox in batches: read up to ``batch_size`` rows, load the current documents from
+their sources, write them to the index in one commit, then delete exactly those rows in one
+database commit. A crash anywhere in between leaves the rows in place, so the next indexer
+(the lock is released when a process dies) does the batch again; writing a document twice is
+harmless. The losers only search, and retry the lock now and then to take over.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, Engine, delete, text
+from sqlmodel import col, select
+
+from app.core.config import Settings
+from app.core.db import begin_write, open_session
+from app.search import sources
+from app.search.backends import SearchBackend, get_backend
+from app.search.documents import SearchDocument, doc_key, split_key
+from app.search.models import OutboxEvent
+
+log = logging.getLogger("atrium.search")
+
+ADVISORY_KEY = 0x41747269756D  # "Atrium"
+
+
+class FileLock:
+    """An exclusive ``flock``; the kernel releases it when the holding process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def acquire(self, *, blocking: bool = False) -> bool:
+        """Take the lock; False if another process holds it (when not blocking)."""
+        if self._fh is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+class AdvisoryLock:
+    """A PostgreSQL session advisory lock, held on a connection of its own."""
+
+    def __init__(self, engine: Engine, key: int = ADVISORY_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._conn: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def acquire(self, *, blocking: bool = False) -> bool:
+        """Take the lock; False if another session holds it (when not blocking)."""
+        if self._conn is not None:
+            return True
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        fn = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
+        got = conn.execute(text(f"SELECT {fn}(:k)"), {"k": self.key}).scalar()
+        if got is False:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            finally:
+                self._conn.close()
+                self._conn = None
+
+
+class Indexer:
+    """Drains the search outbox into the backend while it holds the indexer lock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        backend: SearchBackend | None = None,
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.backend = backend or get_backend(settings, engine)
+        self.batch_size = batch_size
+        self.lock: FileLock | AdvisoryLock = (
+            AdvisoryLock(engine)
+            if self.backend.name == "postgres"
+            else FileLock(settings.data_dir / "search" / "indexer.lock")
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one step at a time (also what tests and the CLI call)
+
+    def try_lead(self) -> bool:
+        """Become the indexer if no other process is; reconcile when newly elected."""
+        if self.lock.held:
+            return True
+        if not self.lock.acquire():
+            return False
+        log.info("search indexer elected in process %s", os.getpid())
+        self.backend.ensure()
+        self.reconcile()
+        return True
+
+    def drain_once(self) -> int:
+        """Index one batch of outbox rows; returns how many rows it consumed."""
+        if not self.lock.held:
+            raise RuntimeError("only the elected indexer may write to the index")
+        registered = sources.sources()
+        with open_session(self.engine, self.settings) as session:
+            rows = session.exec(
+                select(OutboxEvent)
+                .where(col(OutboxEvent.kind).in_(list(registered)))
+                .order_by(col(OutboxEvent.id))
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                return 0
+            wanted: dict[str, set[int]] = defaultdict(set)
+            for row in rows:
+                wanted[row.kind].add(row.ref_id)
+            upserts: list[SearchDocument] = []
+            deletes: list[str] = []
+            for kind, ids in wanted.items():
+                docs = registered[kind].load(session, sorted(ids))
+                upserts += docs
+                found = {d.ref_id for d in docs}
+                deletes += [doc_key(kind, i) for i in sorted(ids - found)]
+            row_ids = [r.id for r in rows]
+            session.rollback()  # end the read transaction before the (slow) index commit
+            self.backend.apply(upserts, deletes)
+            begin_write(session)
+            session.execute(delete(OutboxEvent).where(col(OutboxEvent.id).in_(row_ids)))
+            session.commit()
+        return len(row_ids)
+
+    def drain(self) -> int:
+        """Drain until the outbox is empty; returns the rows consumed."""
+        total = 0
+        while n := self.drain_once():
+            total += n
+        return total
+
+    def reconcile(self) -> int:
+        """Queue every document whose indexed version differs from the database's."""
+        indexed = self.backend.indexed_versions()
+        registered = sources.sources()
+        stale: list[tuple[str, int]] = []
+        with open_session(self.engine, self.settings) as session:
+            live: set[str] = set()
+            for kind, source in registered.items():
+                for ref_id, version in source.versions(session).items():
+                    key = doc_key(kind, ref_id)
+                    live.add(key)
+                    if indexed.get(key) != version:
+                        stale.append((kind, ref_id))
+            stale += [
+                split_key(k) for k in indexed if k not in live and split_key(k)[0] in registered
+            ]
+            if stale:
+                from app.search import service
+
+                session.rollback()
+                begin_write(session)
+                for kind, ref_id in stale:
+                    service.enqueue(session=session, kind=kind, ref_id=ref_id)
+                session.commit()
+        if stale:
+            log.info("search reconcile: %d documents to (re)index", len(stale))
+        return len(stale)
+
+    # -- the background thread of a web worker
+
+    def start(self) -> None:
+        """Run in a daemon thread until ``stop``."""
+        self._thread = threading.Thread(target=self._run, name="atrium-search-indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and give up the lock."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.lock.release()
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until the outbox has been drained (for tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._idle.clear()
+            self.wake()
+            if self._idle.wait(timeout=max(0.0, deadline - time.monotonic())):
+                return True
+        return False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.try_lead():
+                    self._stop.wait(2.0)  # another process indexes; take over if it dies
+                    continue
+                if self.drain_once():
+                    continue
+                self._idle.set()
+            except Exception:
+                log.exception("search indexer failed; retrying")
+                self._stop.wait(1.0)
+                continue
+            self._wake.wait(self.settings.search_poll_seconds)
+            self._wake.clear()

@@ -1,0 +1,235 @@
+"""Where searchable documents come from: one source per kind, registered by its domain.
+
+The indexer never reads another domain's tables. For each outbox row it asks the source of the
+row's ``kind`` to ``load`` the current documents (ids it does not return are removed from the
+index); start-up reconciliation and ``atrium reindex`` use ``versions`` to list every live id.
+
+Adding a kind is one call, e.g. in ``app/discussions/search_source.py``::
+
+    from app.search.sources import register
+
+    def load(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
+        ...  # read through your own service; leave out deleted/hidden rows
+
+    def versions(session: Session) -> dict[int, str]:
+        ...  # id -> anything that changes when the document changes (e.g. updated_at)
+
+    register("comment", load=load, versions=versions, label="Comments")
+
+then list the module in ``SOURCE_MODULES`` below, and call
+``app.search.service.enqueue(session=, kind="comment", ref_id=)`` in every use case that
+changes a comment, inside its transaction. ``read_action`` is the permission a user needs to
+find documents of the kind at all; ``scopes(user)`` is the per-document hook for restricted
+areas: a source sets ``SearchDocument.scope`` (say ``"subtree:hr"``) on documents not everyone
+may read, and ``scopes`` returns the scopes this user may read besides ``""`` (the default:
+only ``""``, i.e. documents everyone who may read the kind can read).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.search.documents import SearchDocument
+
+Loader = Callable[[Session, Sequence[int]], list[SearchDocument]]
+Versions = Callable[[Session], dict[int, str]]
+Scopes = Callable[[User | None], frozenset[str]]
+
+# Modules that register sources when imported (kept lazy so domains stay independent).
+SOURCE_MODULES: tuple[str, ...] = ("app.search.sources",)
+
+
+def _everyone(_user: User | None) -> frozenset[str]:
+    return frozenset({""})
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    load: Loader
+    versions: Versions
+    label: str
+    read_action: str
+    scopes: Scopes
+
+
+_SOURCES: dict[str, Source] = {}
+
+
+def register(
+    kind: str,
+    *,
+    load: Loader,
+    versions: Versions,
+    label: str | None = None,
+    read_action: str = "page.read",
+    scopes: Scopes = _everyone,
+) -> None:
+    """Make documents of ``kind`` searchable."""
+    _SOURCES[kind] = Source(
+        kind=kind,
+        load=load,
+        versions=versions,
+        label=label or kind.title() + "s",
+        read_action=read_action,
+        scopes=scopes,
+    )
+
+
+def sources() -> dict[str, Source]:
+    """Every registered source by kind."""
+    for name in SOURCE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # pragma: no cover - a domain not installed yet
+            if exc.name != name:
+                raise
+    return dict(_SOURCES)
+
+
+def get(kind: str) -> Source | None:
+    """The source of ``kind``, if one is registered."""
+    return sources().get(kind)
+
+
+def readable_kinds(user: User | None) -> frozenset[str]:
+    """Kinds ``user`` may find at all."""
+    return frozenset(k for k, s in sources().items() if accounts.can(user, s.read_action))
+
+
+def readable_scopes(user: User | None, kinds: frozenset[str]) -> frozenset[str]:
+    """Document scopes ``user`` may read among ``kinds``."""
+    out: set[str] = set()
+    for kind in kinds:
+        source = _SOURCES.get(kind)
+        if source is not None:
+            out |= source.scopes(user)
+    return frozenset(out)
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """Plain text and headings out of sanitised HTML (scripts and styles never reach here)."""
+
+    BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "li",
+            "ul",
+            "ol",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "pre",
+            "blockquote",
+            "table",
+            "tr",
+            "td",
+            "th",
+            "br",
+            "hr",
+            "dd",
+            "dt",
+        ]
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.headings: list[str] = []
+        self._heading: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if re.fullmatch(r"h[1-6]", tag):
+            self._heading = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if re.fullmatch(r"h[1-6]", tag) and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, list[str]]:
+    """The readable text of rendered HTML and its headings."""
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    text = re.sub(r"[ \t]*\n[\s]*", "\n", "".join(parser.parts))
+    return re.sub(r"[ \t]{2,}", " ", text).strip(), [h for h in parser.headings if h]
+
+
+def _humanize(segment: str) -> str:
+    text = segment.replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _load_pages(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
+    from app.pages import service as pages
+
+    entries = pages.index_entries(session=session, ids=ids)
+    ancestors = {
+        "/".join(parts[:i])
+        for e in entries
+        for parts in [e.page.slug.split("/")]
+        for i in range(1, len(parts))
+    }
+    titles = pages.titles_of(session=session, slugs=ancestors) if ancestors else {}
+    docs = []
+    for e in entries:
+        page = e.page
+        parts = page.slug.split("/")
+        crumbs = tuple(
+            (a, titles.get(a) or _humanize(a.rsplit("/", 1)[-1]))
+            for a in ("/".join(parts[:i]) for i in range(1, len(parts)))
+        )
+        text, headings = html_to_text(e.html)
+        docs.append(
+            SearchDocument(
+                kind="page",
+                ref_id=page.id or 0,
+                title=page.title,
+                body=text,
+                url=f"/wiki/{page.slug}",
+                updated=page.updated_at,
+                version=str(page.head),
+                headings="\n".join(headings),
+                tags=tuple(t.lower() for t in page.tags),
+                authors=tuple(e.authors),
+                path=page.slug,
+                backlinks=e.backlinks,
+                crumbs=crumbs,
+            )
+        )
+    return docs
+
+
+def _page_versions(session: Session) -> dict[int, str]:
+    from app.pages import service as pages
+
+    return pages.index_versions(session=session)
+
+
+register("page", load=_load_pages, versions=_page_versions, label="Pages")
