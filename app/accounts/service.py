@@ -34,13 +34,17 @@ _TALK = {"comment.create"}
 # editors may also resolve or reopen anyone's thread; facilitators and admins moderate
 _TRIAGE = {"thread.resolve_any"}
 _MODERATE = {"comment.moderate"}
+# every signed-in user may watch pages and read their own inbox
+_NOTIFY = {"page.watch", "notification.read"}
 PERMISSIONS: dict[Role | None, frozenset[str]] = {
     None: frozenset({"page.read"}),
-    Role.reader: frozenset({"page.read", "token.own", *_TALK}),
-    Role.editor: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE}),
-    Role.facilitator: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE}),
+    Role.reader: frozenset({"page.read", "token.own", *_TALK, *_NOTIFY}),
+    Role.editor: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_NOTIFY}),
+    Role.facilitator: frozenset(
+        {"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE, *_NOTIFY}
+    ),
     Role.admin: frozenset(
-        {"page.read", "token.own", "user.manage", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE}
+        {"page.read", "token.own", "user.manage", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE, *_NOTIFY}
     ),
 }
 
