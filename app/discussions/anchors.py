@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 _VOID = {"area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"}
+# text in these is separated from its neighbours, as a browser's selection text separates it
+_BLOCK = {
+    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
+}  # fmt: skip
 
 
 def normalise(text: str) -> str:
@@ -60,10 +66,12 @@ class _Blocks(HTMLParser):
         if tag in _VOID:
             if self.depth == 0:
                 self._close(self._offset() + len(self.get_starttag_text() or ""))
-            self.parts.append(" ")
+            if tag in _BLOCK:
+                self.parts.append(" ")
             return
         self.depth += 1
-        self.parts.append(" ")
+        if tag in _BLOCK:
+            self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         if self.depth == 0:
@@ -77,7 +85,8 @@ class _Blocks(HTMLParser):
         if self.skip_depth:
             self.skip_depth -= 1
         self.depth = max(0, self.depth - 1)
-        self.parts.append(" ")
+        if tag in _BLOCK:
+            self.parts.append(" ")
         if self.depth == 0 and self.current is not None:
             start = self._offset()
             end = self.source.find(">", start)

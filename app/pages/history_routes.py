@@ -13,6 +13,7 @@ from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.core.templating import is_htmx, render
 from app.core.time import as_utc
+from app.discussions import service as discussions
 from app.pages import history, service, structure
 
 router = APIRouter(include_in_schema=False)
@@ -29,10 +30,29 @@ def page_history(
     page, revisions = history.list_revisions(
         session=session, slug=slug, user=user, before=before, limit=50
     )
+    next_before = revisions[-1].number if len(revisions) == 50 else None
+    # discussion activity in the same time window as this batch of revisions, as one timeline
+    upper = (
+        service.get_revision(session=session, page=page, number=before).created_at
+        if before
+        else None
+    )
+    lower = revisions[-1].created_at if next_before and revisions else None
+    talk = [
+        a
+        for a in discussions.page_activity(session=session, page=page)
+        if (upper is None or as_utc(a.at) < as_utc(upper))
+        and (lower is None or as_utc(a.at) >= as_utc(lower))
+    ]
+    timeline: list[tuple[datetime, str, object]] = [
+        (as_utc(r.created_at), "revision", r) for r in revisions
+    ] + [(as_utc(a.at), "discussion", a) for a in talk]
+    timeline.sort(key=lambda item: item[0], reverse=True)
     ctx = {
         "page": page,
         "revisions": revisions,
-        "next_before": revisions[-1].number if len(revisions) == 50 else None,
+        "timeline": timeline,
+        "next_before": next_before,
         "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
         "can_edit": accounts.can(user, "page.revert"),
     }

@@ -275,3 +275,18 @@ def test_threads_and_comments_reach_the_search_outbox(session: Session, alice: U
     kinds = {(e.kind, e.ref_id) for e in session.exec(select(OutboxEvent))}
     assert ("thread", tid) in kinds
     assert any(kind == "comment" for kind, _ in kinds)
+
+
+def test_passage_across_links_and_emphasis_is_found(session: Session, alice: User) -> None:
+    make_page(
+        session,
+        slug="x",
+        title="X",
+        body="Handled by [[Request to Fulfil]] and *restoration* (see [[Incident]]).\n",
+        author=alice,
+    )
+    data = ThreadCreate(
+        body="?", quote="Handled by Request to Fulfil and restoration (see Incident)."
+    )
+    thread = service.open_thread(session=session, slug="x", data=data, author=alice)
+    assert thread.anchor_kind is AnchorKind.passage
