@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.db import ROOT, make_engine
 from app.core.deps import csrf_protect
 from app.core.security import CSRF_COOKIE, new_csrf_seed
+from app.notifications import mail
 from app.pages import rendering
 
 CSP = (
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with mail.delivery_task(engine, settings):
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     from app.accounts import routes as account_routes
+    from app.notifications import api as notifications_api
+    from app.notifications import routes as notification_routes
     from app.pages import api as pages_api
     from app.pages import history_routes
     from app.pages import routes as page_routes
@@ -96,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)
+    # before the pages API: its /pages/{slug:path} would swallow /pages/{slug}/watch
+    app.include_router(notifications_api.router)
+    app.include_router(notification_routes.router)
     app.include_router(pages_api.router)
     app.include_router(page_routes.router)
     app.include_router(history_routes.router)

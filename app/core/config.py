@@ -6,7 +6,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,29 @@ class Settings(BaseSettings):
         default=None, description="Secure cookies; default: on when the request is HTTPS"
     )
     render_cache_size: int = Field(default=512, description="rendered revisions kept in memory")
+    # e-mail notifications: off unless an SMTP host is configured
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for notification e-mails; unset: no e-mail"
+    )
+    smtp_port: int = Field(default=587, description="SMTP server port")
+    smtp_username: str | None = Field(default=None, description="SMTP user, if it needs a login")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=True, description="upgrade the SMTP connection with TLS")
+    smtp_timeout: float = Field(default=10.0, description="seconds to wait for the SMTP server")
+    mail_from: str = Field(default="atrium@localhost", description="From address of e-mails")
+    mail_interval: float = Field(default=15.0, description="seconds between delivery runs")
+    mail_max_attempts: int = Field(default=5, description="tries before an e-mail is failed")
+    mail_retry_seconds: float = Field(
+        default=60.0, description="wait before the first retry; doubled for each further one"
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="public address, for links in e-mails"
+    )
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether notification e-mails are sent (an SMTP host is configured)."""
+        return bool(self.smtp_host)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Invalid, TooLarge
 from app.core.templating import redirect, render
+from app.notifications import service as notifications
 from app.pages import rendering, service, structure
 from app.pages.diff import diff_text
 from app.pages.rendering import slugify_title
@@ -74,6 +75,9 @@ def view(
         "tree": sidebar(session, page.slug, user),
         "backlinks": structure.backlinks(session=session, slug=page.slug, user=user),
         "can_edit": accounts.can(user, "page.edit"),
+        "watching": notifications.is_watching(session=session, page_id=page.id or 0, user=user)
+        if accounts.can(user, "page.watch")
+        else None,
     }
     return render(request, "pages/view.html", ctx)
 

@@ -13,6 +13,7 @@ from app.accounts.models import User
 from app.core.db import begin_write, settings_of
 from app.core.errors import Conflict, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
+from app.notifications import service as notifications
 from app.pages import rendering
 from app.pages.merge import has_conflict_markers, merge_tags, merge_text, merge_value
 from app.pages.models import (
@@ -199,7 +200,18 @@ def _refresh_linkers(session: Session, slugs: Iterable[str], *, skip: int | None
 
 # last segments that would read as an action in /api/v1/pages/{slug}/<action>
 RESERVED_SEGMENTS = frozenset(
-    {"revisions", "diff", "backlinks", "move", "revert", "undelete", "edit", "history", "draft"}
+    {
+        "revisions",
+        "diff",
+        "backlinks",
+        "move",
+        "revert",
+        "undelete",
+        "edit",
+        "history",
+        "draft",
+        "watch",
+    }
 )
 
 
@@ -270,6 +282,15 @@ def _add_revision(
     session.add(rev)
     session.flush()
     search.enqueue(session=session, kind="page", ref_id=page.id or 0)
+    notifications.page_edited(
+        session=session,
+        page_id=page.id or 0,
+        slug=page.slug,
+        title=title,
+        revision=rev.number,
+        actor=author,
+        summary=summary,
+    )
     return rev
 
 
