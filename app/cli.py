@@ -127,6 +127,32 @@ def export_cmd(
     console.print(f"{count} pages written to {directory}.")
 
 
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the database into a new index and swap it in atomically.
+
+    Searches keep being served from the old index meanwhile; changes saved during the rebuild
+    are caught up afterwards.
+    """
+    from app.search import service as search
+
+    settings = Settings()
+    engine = make_engine(settings)
+    with _progress() as progress:
+        task = progress.add_task("Indexing", total=None, item="")
+        try:
+            count = search.reindex(
+                settings=settings,
+                engine=engine,
+                progress=lambda done, total: progress.update(
+                    task, completed=done, total=total, item=""
+                ),
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    console.print(f"{count} documents indexed with the {settings.search_backend} backend.")
+
+
 @user_app.command("add")
 def user_add(
     username: str,
