@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +34,18 @@ class Settings(BaseSettings):
         default=None, description="Secure cookies; default: on when the request is HTTPS"
     )
     render_cache_size: int = Field(default=512, description="rendered revisions kept in memory")
+    search_backend: Literal["whoosh", "postgres"] = Field(
+        default="whoosh",
+        description="full-text search backend: whoosh (index in the data dir) or postgres "
+        "(PostgreSQL full-text search; needs a PostgreSQL database)",
+    )
+    search_indexer: bool = Field(
+        default=True,
+        description="web workers compete (by a lock) to run the search indexer in the background",
+    )
+    search_poll_seconds: float = Field(
+        default=0.2, description="how often the search indexer looks for new changes"
+    )
     # e-mail notifications: off unless an SMTP host is configured
     smtp_host: str | None = Field(
         default=None, description="SMTP server for notification e-mails; unset: no e-mail"
@@ -56,6 +69,16 @@ class Settings(BaseSettings):
     def mail_enabled(self) -> bool:
         """Whether notification e-mails are sent (an SMTP host is configured)."""
         return bool(self.smtp_host)
+
+    @model_validator(mode="after")
+    def _check_search_backend(self) -> Settings:
+        if self.search_backend == "postgres" and not self.resolved_database_url.startswith(
+            "postgresql"
+        ):
+            raise ValueError(
+                "ATRIUM_SEARCH_BACKEND=postgres needs a PostgreSQL ATRIUM_DATABASE_URL"
+            )
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:
