@@ -55,7 +55,8 @@ def get_optional_user(request: Request, session: SessionDep, settings: SettingsD
 
 
 def _is_public_path(path: str) -> bool:
-    return path in {"/login", "/healthz"} or path.startswith("/static/")
+    # the header badge polls every few seconds: after a sign-in expires it answers empty, not 401
+    return path in {"/login", "/healthz", "/inbox/badge"} or path.startswith("/static/")
 
 
 def require_signed_in(user: Annotated[User | None, Depends(get_optional_user)]) -> User:

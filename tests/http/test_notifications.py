@@ -8,6 +8,8 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
+from app.core.config import Settings
+from app.main import create_app
 from app.notifications import service
 from app.pages import service as pages
 from app.pages.schemas import PageEdit
@@ -360,3 +362,13 @@ def test_openapi_documents_the_notifications_api(client: TestClient) -> None:
     assert paths["/api/v1/notifications"]["get"]["tags"] == ["notifications"]
     assert "post" in paths["/api/v1/notifications/read"]
     assert "get" in paths["/api/v1/notifications/unread-count"]
+
+
+def test_badge_on_a_private_wiki_answers_empty_after_sign_in_expires(settings: Settings) -> None:
+    private = settings.model_copy(update={"public_read": False})
+    with TestClient(create_app(private)) as client:
+        badge = client.get("/inbox/badge", headers=HTMX)
+        assert badge.status_code == 200
+        assert badge.text.strip() == ""
+        assert client.get("/inbox").status_code == 401
+        assert client.get("/api/v1/notifications").status_code == 401
