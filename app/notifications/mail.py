@@ -28,11 +28,13 @@ from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.config import Settings
 from app.core.db import begin_write, is_sqlite, open_session, settings_of
-from app.core.time import utcnow
+from app.core.time import as_utc, utcnow
 from app.notifications.models import EmailState, Notification, NotificationKind
 
 log = logging.getLogger("atrium.mail")
 
+# a worker that claimed a batch and died: the batch is sent again after this many seconds
+CLAIM_LEASE_SECONDS = 300
 BATCH_SIZE = 50
 
 
@@ -119,7 +121,8 @@ def connect(settings: Settings) -> smtplib.SMTP:
 
 
 def _due(settings: Settings, now: datetime) -> ColumnElement[bool]:
-    """Pending notifications whose next try is due: attempt k waits retry * (2**k - 1) seconds."""
+    """Pending notifications whose next try is due (attempt k waits retry * (2**k - 1) seconds),
+    and claims a worker gave up on (it died while sending: the lease ran out)."""
     base = settings.mail_retry_seconds
     clauses = [
         and_(
@@ -128,11 +131,15 @@ def _due(settings: Settings, now: datetime) -> ColumnElement[bool]:
         )
         for k in range(max(1, settings.mail_max_attempts))
     ]
-    return and_(col(Notification.email_state) == EmailState.pending, or_(*clauses))
+    stale = and_(
+        col(Notification.email_state) == EmailState.sending,
+        col(Notification.email_claimed_at) <= now - timedelta(seconds=CLAIM_LEASE_SECONDS),
+    )
+    return or_(and_(col(Notification.email_state) == EmailState.pending, or_(*clauses)), stale)
 
 
 def _claim(session: Session, settings: Settings, now: datetime, limit: int) -> list[Notification]:
-    """Lock a batch of due notifications for this worker (inside a write transaction)."""
+    """Pick a batch of due notifications for this worker (inside a write transaction)."""
     stmt = (
         select(Notification).where(_due(settings, now)).order_by(col(Notification.id)).limit(limit)
     )
@@ -176,17 +183,26 @@ def deliver_pending(
         log.warning("cannot reach SMTP server %s: %s", settings.smtp_host, exc)
         smtp = None
     try:
+        # 1. claim a batch in a short write transaction: no lock is held while mail is sent
         begin_write(session)
         batch = _claim(session, settings, now, limit)
+        for note in batch:
+            note.email_state = EmailState.sending
+            note.email_claimed_at = now
+            session.add(note)
+        ids = [n.id for n in batch]
         users = accounts.users_by_id(
             session=session, ids={n.user_id for n in batch} | {n.actor_id for n in batch}
         )
+        session.commit()
+        # 2. send, remembering each outcome
+        outcome: dict[int | None, EmailState] = {}
         for note in batch:
             recipient = users.get(note.user_id)
             if recipient is None or not recipient.email or not recipient.is_active:
-                note.email_state = EmailState.none  # nobody to write to any more
+                outcome[note.id] = EmailState.none  # nobody to write to any more
             elif smtp is None:
-                _failed_attempt(note, settings, report)
+                outcome[note.id] = EmailState.pending
             else:
                 message = compose(note, recipient, users.get(note.actor_id or 0), settings)
                 try:
@@ -194,19 +210,38 @@ def deliver_pending(
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                     # the server answered with an error: this message failed, the link is fine
                     log.warning("SMTP refused the e-mail to %s: %s", recipient.email, exc)
-                    _failed_attempt(note, settings, report)
+                    outcome[note.id] = EmailState.pending
                 except (OSError, smtplib.SMTPException) as exc:
                     log.warning("SMTP send failed: %s", exc)
-                    _failed_attempt(note, settings, report)
+                    outcome[note.id] = EmailState.pending
                     with suppress(Exception):
                         smtp.close()
                     smtp = None  # the connection is gone; the rest of the batch counts a try
                 else:
+                    outcome[note.id] = EmailState.sent
+        # 3. record the outcomes in a second short transaction
+        if ids:
+            begin_write(session)
+            rows = session.exec(select(Notification).where(col(Notification.id).in_(ids)))
+            for note in rows:
+                claimed = note.email_claimed_at
+                if note.email_state != EmailState.sending or claimed is None:
+                    continue
+                if as_utc(claimed) != as_utc(now):
+                    continue  # another worker reclaimed it after our lease ran out
+                state = outcome.get(note.id, EmailState.pending)
+                note.email_claimed_at = None
+                if state == EmailState.none:
+                    note.email_state = EmailState.none
+                elif state == EmailState.sent:
                     note.email_state = EmailState.sent
                     note.email_attempts += 1
                     report.sent += 1
-            session.add(note)
-        session.commit()
+                else:
+                    note.email_state = EmailState.pending
+                    _failed_attempt(note, settings, report)
+                session.add(note)
+            session.commit()
     finally:
         if smtp is not None:
             with suppress(Exception):

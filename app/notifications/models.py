@@ -22,6 +22,7 @@ class NotificationKind(enum.StrEnum):
 class EmailState(enum.StrEnum):
     none = "none"  # e-mail delivery is off, or the user has no address
     pending = "pending"
+    sending = "sending"  # claimed by a delivery worker (until email_claimed_at + the lease)
     sent = "sent"
     failed = "failed"
 
@@ -64,3 +65,6 @@ class Notification(SQLModel, table=True):
     )
     email_state: EmailState = Field(default=EmailState.none, max_length=16)
     email_attempts: int = Field(default=0)
+    email_claimed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

@@ -241,3 +241,41 @@ def test_the_app_delivers_in_the_background_and_stops_cleanly(
 def test_no_background_task_without_smtp(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_no_write_lock_while_sending_and_a_dead_workers_claim_is_retaken(
+    session: Session, settings: Settings, smtp: tuple[Inbox, int], engine: Engine
+) -> None:
+    handler, port = smtp
+    mailing = _mail_settings(settings, port)
+    alice, _bob, page = _setup(session, mailing)
+    _edit(session, page, alice)
+    # while the server takes the message, another writer can still save a page
+    saved: list[bool] = []
+
+    def write_meanwhile(*_args: Any) -> None:
+        with open_session(engine, mailing) as other:
+            _edit(other, page, alice)
+            saved.append(True)
+
+    original = handler.handle_DATA
+
+    async def slow(*args: Any) -> str:
+        threading.Thread(target=write_meanwhile, args=args).run()
+        return await original(*args)
+
+    handler.handle_DATA = slow  # type: ignore[method-assign]
+    assert mail.deliver_pending(session=session).sent == 1
+    assert saved == [True]
+    handler.handle_DATA = original  # type: ignore[method-assign]
+    # a worker that claimed a batch and died leaves it "sending"; after the lease it is resent
+    session.rollback()
+    note = session.exec(select(Notification).where(Notification.email_state == "pending")).one()
+    note.email_state = EmailState.sending
+    note.email_claimed_at = utcnow()
+    session.add(note)
+    session.commit()
+    assert mail.deliver_pending(session=session).sent == 0
+    later = utcnow() + timedelta(seconds=mail.CLAIM_LEASE_SECONDS + 1)
+    assert mail.deliver_pending(session=session, now=later).sent == 1
+    assert [state for state, _ in _states(session)] == [EmailState.sent, EmailState.sent]
