@@ -264,7 +264,7 @@ def test_no_write_lock_while_sending_and_a_dead_workers_claim_is_retaken(
         threading.Thread(target=write_meanwhile, args=args).run()
         return await original(*args)
 
-    handler.handle_DATA = slow  # type: ignore[method-assign]
+    handler.handle_DATA = slow  # type: ignore[method-assign,assignment]
     assert mail.deliver_pending(session=session).sent == 1
     assert saved == [True]
     handler.handle_DATA = original  # type: ignore[method-assign]
