@@ -16,6 +16,7 @@ from app.core.deps import csrf_protect
 from app.core.security import CSRF_COOKIE, new_csrf_seed
 from app.notifications import mail
 from app.pages import rendering
+from app.search import lifecycle as search_lifecycle
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with mail.delivery_task(engine, settings):
+        async with (
+            mail.delivery_task(engine, settings),
+            search_lifecycle.indexer_running(_app, engine, settings),
+        ):
             yield
         engine.dispose()
 
@@ -83,11 +87,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     from app.accounts import routes as account_routes
+    from app.discussions import api as discussions_api
+    from app.discussions import routes as discussion_routes
     from app.notifications import api as notifications_api
     from app.notifications import routes as notification_routes
     from app.pages import api as pages_api
     from app.pages import history_routes
     from app.pages import routes as page_routes
+    from app.search import api as search_api
+    from app.search import routes as search_routes
 
     highlight = rendering.highlight_css()
 
@@ -100,12 +108,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)
-    # before the pages API: its /pages/{slug:path} would swallow /pages/{slug}/watch
+    # before the pages API: its /pages/{slug:path} would swallow /pages/{slug}/watch, …/threads
     app.include_router(notifications_api.router)
     app.include_router(notification_routes.router)
+    app.include_router(discussions_api.router)
     app.include_router(pages_api.router)
     app.include_router(page_routes.router)
     app.include_router(history_routes.router)
+    app.include_router(discussion_routes.router)
+    app.include_router(search_api.router)
+    app.include_router(search_routes.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

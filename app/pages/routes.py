@@ -11,6 +11,8 @@ from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Invalid, TooLarge
 from app.core.templating import redirect, render
+from app.discussions import routes as discussion_routes
+from app.discussions import service as discussions
 from app.notifications import service as notifications
 from app.pages import rendering, service, structure
 from app.pages.diff import diff_text
@@ -64,10 +66,28 @@ def view(
     number = rev or page.head
     revision = service.get_revision(session=session, page=page, number=number)
     rendered = service.render_revision(session=session, revision=revision)
+    status = request.query_params.get("threads", "open")
+    talk = discussion_routes.panel_context(
+        session=session,
+        page=page,
+        user=user,
+        status=status if status in ("open", "resolved", "all") else "open",  # type: ignore[arg-type]
+    )
+    # old revisions show where every thread was made; the current one those in the panel
+    shown = (
+        talk["threads"]
+        if number == page.head
+        else discussions.page_threads(session=session, slug=page.slug, user=user, status="all")
+    )
+    html, _ = discussions.place_markers(
+        html=rendered.html, threads=shown, marker=discussion_routes.markers(shown)
+    )
     ctx = {
+        **talk,
         "page": page,
         "revision": revision,
         "rendered": rendered,
+        "content_html": html,
         "old": number != page.head,
         "merged": merged,
         "moved_from": request.query_params.get("from"),
