@@ -782,9 +782,48 @@ def comments_by_id(*, session: Session, ids: Iterable[int]) -> list[tuple[Commen
     return [(c, t) for c, t in rows]
 
 
-def all_thread_ids(*, session: Session) -> list[int]:
-    return [i for i in session.exec(select(Thread.id)) if i is not None]
+def search_version(thread: Thread, page: Page) -> str:
+    """Changes whenever the thread's searchable state does (its page's address included)."""
+    stamp = thread.last_activity_at.isoformat()
+    return f"{thread.status}-{thread.comment_count}-{stamp}-{page.slug}"
 
 
-def all_comment_ids(*, session: Session) -> list[int]:
-    return [i for i in session.exec(select(Comment.id)) if i is not None]
+def thread_versions(*, session: Session) -> dict[int, str]:
+    """Thread id -> version of every thread on a live page, to reconcile the search index."""
+    live = _live_pages(session)
+    return {
+        t.id or 0: search_version(t, live[t.page_id])
+        for t in session.exec(select(Thread))
+        if t.page_id in live
+    }
+
+
+def comment_versions_index(*, session: Session) -> dict[int, str]:
+    """Comment id -> version of every visible comment on a live page."""
+    live = _live_pages(session)
+    rows = session.exec(
+        select(Comment.id, Comment.version, Thread.page_id)
+        .join(Thread, col(Thread.id) == col(Comment.thread_id))
+        .where(col(Comment.deleted_at).is_(None), col(Comment.hidden_at).is_(None))
+    )
+    return {
+        cid or 0: f"{version}-{live[page_id].slug}"
+        for cid, version, page_id in rows
+        if page_id in live
+    }
+
+
+def _live_pages(session: Session) -> dict[int, Page]:
+    page_ids = set(session.exec(select(Thread.page_id).distinct()))
+    found = pages.pages_by_id(session=session, ids=page_ids)
+    return {pid: p for pid, p in found.items() if not p.is_deleted}
+
+
+def pages_of(*, session: Session, threads: Sequence[Thread]) -> dict[int, Page]:
+    """The pages of these threads, by id."""
+    return pages.pages_by_id(session=session, ids={t.page_id for t in threads})
+
+
+def authors_of(*, session: Session, comments: Sequence[Comment]) -> dict[int, User]:
+    """The authors of these comments, by id."""
+    return accounts.users_by_id(session=session, ids={c.author_id for c in comments})
