@@ -258,6 +258,69 @@ def test_permissions_by_role(
     assert edit.status_code == (200 if who == "alice" else expected)
     removed = client.post(f"/comments/{cid}/delete", data={"csrf_token": token})
     assert removed.status_code == expected
+    assert client.get(f"/discuss/{SLUG}").status_code == read
+    assert client.get(f"/comments/{cid}/versions").status_code == read
+    opened = client.post(
+        f"/discuss/{SLUG}", data={"body": "new", "csrf_token": token}, follow_redirects=False
+    )
+    assert opened.status_code == comment
+    unhidden = client.post(f"/comments/{cid}/unhide", data={"csrf_token": token}, headers=HX)
+    assert unhidden.status_code == moderate
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(
+    ("who", "comment", "moderate", "resolve_others"),
+    [
+        (None, 401, 401, 401),
+        ("rita", 201, 403, 403),
+        ("bob", 201, 403, 200),
+        ("fran", 201, 200, 200),
+        ("ada", 201, 200, 200),
+    ],
+)
+def test_api_permissions_by_role(
+    client: TestClient,
+    session: Session,
+    who: str | None,
+    comment: int,
+    moderate: int,
+    resolve_others: int,
+) -> None:
+    tid = _thread(session, "alice")
+    cid = service.get_thread(session=session, thread_id=tid, user=None).comments[0].comment.id
+    if who is None:
+        auth = {"Authorization": "Bearer not-a-token"}
+    else:
+        auth = {
+            "Authorization": f"Bearer {accounts.create_token(session=session, username=who)[1]}"
+        }
+    read = 401 if who is None else 200  # a bad token is refused even for reading
+    assert client.get(f"/api/v1/pages/{SLUG}/threads", headers=auth).status_code == read
+    assert client.get(f"/api/v1/threads/{tid}", headers=auth).status_code == read
+    assert client.get("/api/v1/discussions", headers=auth).status_code == read
+    assert client.get("/api/v1/me/discussions", headers=auth).status_code == read
+    assert (
+        client.post(f"/api/v1/pages/{SLUG}/threads", json={"body": "x"}, headers=auth).status_code
+        == comment
+    )
+    assert (
+        client.post(f"/api/v1/threads/{tid}/comments", json={"body": "x"}, headers=auth).status_code
+        == comment
+    )
+    hide = client.post(f"/api/v1/comments/{cid}/hide", json={"reason": "r"}, headers=auth)
+    assert hide.status_code == moderate
+    assert client.delete(f"/api/v1/comments/{cid}/hide", headers=auth).status_code == moderate
+    status = client.patch(f"/api/v1/threads/{tid}", json={"status": "resolved"}, headers=auth)
+    assert status.status_code == resolve_others
+    others = 401 if who is None else 403
+    assert (
+        client.patch(f"/api/v1/comments/{cid}", json={"body": "x"}, headers=auth).status_code
+        == others
+    )
+    assert client.delete(f"/api/v1/comments/{cid}", headers=auth).status_code == others
+    # anonymous reading without any token works on a public wiki
+    assert client.get(f"/api/v1/pages/{SLUG}/threads").status_code == 200
 
 
 @pytest.mark.usefixtures("seeded")

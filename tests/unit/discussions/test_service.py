@@ -209,6 +209,12 @@ def test_delete_own_and_moderators_hide_with_reason(
     assert [c.removed for c in view.comments] == [True, False]
     assert [c.hidden for c in view.comments] == [False, True]
     assert view.comments[1].comment.hidden_reason == "off topic"
+    # the hidden text stays private to moderators, the removed one to everyone
+    with pytest.raises(NotFound):
+        service.comment_versions(session=session, comment_id=rude, user=rita)
+    assert service.comment_versions(session=session, comment_id=rude, user=facilitator)
+    with pytest.raises(NotFound):
+        service.comment_versions(session=session, comment_id=mine, user=facilitator)
 
 
 def test_resolve_rules_and_triage_lists(session: Session, alice: User, rita: User) -> None:
