@@ -1,0 +1,350 @@
+"""A deterministic, realistic wiki for benchmarks: pages with headings, links and tags, comments.
+
+    python -m bench.generate --data-dir /tmp/atrium-bench --pages 10000 --comments 50000
+
+Rows are written directly (in bulk) rather than through the services, so generating 10,000
+pages takes seconds rather than minutes; the rendered HTML is built alongside the markdown, the
+way the pages service caches it. Comments are generated only when the discussions tables exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+from sqlalchemy import insert, inspect, text
+
+from app.accounts.models import Role, User
+from app.core.config import Settings
+from app.core.db import make_engine, migrate
+from app.pages.models import Page, PageLink, RenderedRevision, Revision, RevisionKind
+
+SEED = 20261125
+DOMAIN = [
+    "service",
+    "portfolio",
+    "demand",
+    "capacity",
+    "governance",
+    "incident",
+    "problem",
+    "change",
+    "release",
+    "risk",
+    "supplier",
+    "contract",
+    "budget",
+    "forecast",
+    "architecture",
+    "platform",
+    "cloud",
+    "security",
+    "identity",
+    "access",
+    "onboarding",
+    "offboarding",
+    "request",
+    "fulfilment",
+    "catalogue",
+    "agreement",
+    "escalation",
+    "roadmap",
+    "backlog",
+    "priority",
+    "stakeholder",
+    "sponsor",
+    "steering",
+    "committee",
+    "review",
+    "approval",
+    "audit",
+    "compliance",
+    "policy",
+    "standard",
+    "process",
+    "procedure",
+    "workflow",
+    "handover",
+    "operation",
+    "monitoring",
+    "availability",
+    "continuity",
+    "recovery",
+    "backup",
+    "licence",
+    "asset",
+    "configuration",
+    "inventory",
+    "vendor",
+    "invoice",
+    "payment",
+    "ledger",
+    "cost",
+    "allocation",
+    "chargeback",
+    "showback",
+    "value",
+    "outcome",
+    "metric",
+    "target",
+    "baseline",
+    "maturity",
+    "capability",
+    "team",
+    "role",
+    "responsibility",
+    "accountability",
+    "decision",
+    "workshop",
+    "proposal",
+    "retrospective",
+    "feedback",
+]
+GLUE = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "and",
+    "in",
+    "for",
+    "with",
+    "on",
+    "by",
+    "as",
+    "is",
+    "are",
+    "be",
+    "will",
+    "that",
+    "this",
+    "from",
+    "at",
+    "or",
+    "we",
+    "our",
+]
+TAGS = [f"{w}" for w in DOMAIN[:40]]
+SECTIONS = ["core-processes", "services", "teams", "governance", "architecture", "policies"]
+
+
+def _vocabulary(rng: random.Random, size: int = 4000) -> list[str]:
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "sa",
+        "te",
+        "vo",
+        "zi",
+        "pa",
+        "qu",
+        "ri",
+        "ten",
+        "dor",
+        "mel",
+        "fin",
+        "gra",
+    ]
+    words = set(DOMAIN)
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def _sentence(rng: random.Random, vocab: list[str], weights: list[float]) -> list[str]:
+    n = rng.randint(8, 18)
+    words = rng.choices(vocab, weights=weights, k=n)
+    for i in range(0, n, 3):
+        words[i] = rng.choice(GLUE)
+    return words
+
+
+def build_page(
+    rng: random.Random, vocab: list[str], weights: list[float], titles: list[str]
+) -> tuple[str, str, list[str], list[str]]:
+    """(markdown, html, tags, linked titles) of about 600 words."""
+    md: list[str] = []
+    html: list[str] = []
+    links: list[str] = []
+    words = 0
+    while words < 600:
+        heading = " ".join(rng.choices(DOMAIN, k=rng.randint(1, 3))).capitalize()
+        md.append(f"## {heading}\n")
+        html.append(f'<h2 id="h-{len(html)}">{escape(heading)}</h2>')
+        for _ in range(rng.randint(2, 3)):
+            sentences = []
+            for _ in range(rng.randint(3, 5)):
+                s = _sentence(rng, vocab, weights)
+                words += len(s)
+                sentences.append(" ".join(s).capitalize() + ".")
+            para_md = " ".join(sentences)
+            para_html = escape(para_md)
+            if rng.random() < 0.5:
+                target = titles[rng.randrange(len(titles))]
+                links.append(target)
+                para_md += f" See [[{target}]]."
+                para_html += f' See <a class="wikilink" href="/wiki/x">{escape(target)}</a>.'
+            md.append(para_md + "\n")
+            html.append(f"<p>{para_html}</p>")
+    tags = sorted(set(rng.sample(TAGS, rng.randint(1, 4))))
+    return "\n".join(md), "\n".join(html), tags, links
+
+
+def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED) -> dict[str, int]:
+    """Fill an empty, migrated database; returns counts."""
+    rng = random.Random(seed)
+    migrate(settings)
+    engine = make_engine(settings)
+    vocab = _vocabulary(rng)
+    weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(vocab))]
+    rng.shuffle(weights)
+    titles = [
+        " ".join(w.capitalize() for w in rng.sample(DOMAIN, rng.randint(2, 4))) + f" {i}"
+        for i in range(pages)
+    ]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(User),
+            [
+                {
+                    "username": f"user{u}",
+                    "display_name": f"User {u}",
+                    "role": Role.editor,
+                    "is_active": True,
+                    "password_hash": "",
+                    "created_at": start,
+                }
+                for u in range(50)
+            ],
+        )
+        slugs: list[str] = []
+        for i in range(0, pages, 500):
+            page_rows, rev_rows, html_rows, link_rows = [], [], [], []
+            for n in range(i, min(pages, i + 500)):
+                body, html, tags, links = build_page(rng, vocab, weights, titles)
+                slug = f"{rng.choice(SECTIONS)}/page-{n}"
+                slugs.append(slug)
+                when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 600))
+                page_rows.append(
+                    {
+                        "id": n + 1,
+                        "slug": slug,
+                        "title": titles[n],
+                        "tags": tags,
+                        "head": 1,
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
+                rev_rows.append(
+                    {
+                        "id": n + 1,
+                        "page_id": n + 1,
+                        "number": 1,
+                        "kind": RevisionKind.create,
+                        "slug": slug,
+                        "title": titles[n],
+                        "tags": tags,
+                        "body": body,
+                        "summary": "",
+                        "author_id": rng.randint(1, 50),
+                        "created_at": when,
+                    }
+                )
+                html_rows.append(
+                    {"revision_id": n + 1, "html": html, "toc": "", "rendered_at": when}
+                )
+                for target in dict.fromkeys(links):
+                    link_rows.append({"source_id": n + 1, "target_slug": _slug_of(target)})
+            conn.execute(insert(Page), page_rows)
+            conn.execute(insert(Revision), rev_rows)
+            conn.execute(insert(RenderedRevision), html_rows)
+            if link_rows:
+                conn.execute(insert(PageLink), link_rows)
+        made_comments = 0
+        if comments and {"thread", "comment"} <= set(inspect(conn).get_table_names()):
+            made_comments = _comments(conn, rng, vocab, weights, pages, comments, start)
+        if conn.dialect.name == "postgresql":
+            for table in ("page", "revision", "user_account"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    engine.dispose()
+    return {"pages": pages, "comments": made_comments}
+
+
+def _slug_of(title: str) -> str:
+    return "-".join(title.lower().split())
+
+
+def _comments(
+    conn: object,
+    rng: random.Random,
+    vocab: list[str],
+    weights: list[float],
+    pages: int,
+    comments: int,
+    start: datetime,
+) -> int:
+    from app.discussions.models import Comment, Thread
+
+    threads = max(1, comments // 10)
+    rows = []
+    for t in range(threads):
+        when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 600))
+        rows.append(
+            {
+                "id": t + 1,
+                "page_id": rng.randint(1, pages),
+                "title": " ".join(rng.choices(DOMAIN, k=4)).capitalize(),
+                "author_id": rng.randint(1, 50),
+                "comment_count": 10,
+                "created_at": when,
+                "last_activity_at": when,
+            }
+        )
+    conn.execute(insert(Thread), rows)  # type: ignore[attr-defined]
+    for i in range(0, comments, 5000):
+        batch = []
+        for c in range(i, min(comments, i + 5000)):
+            body = " ".join(
+                " ".join(_sentence(rng, vocab, weights)) + "." for _ in range(rng.randint(1, 4))
+            )
+            batch.append(
+                {
+                    "id": c + 1,
+                    "thread_id": c // 10 + 1,
+                    "author_id": rng.randint(1, 50),
+                    "body": body,
+                    "html": f"<p>{escape(body)}</p>",
+                    "version": 1,
+                    "created_at": start + timedelta(minutes=rng.randint(0, 60 * 24 * 600)),
+                }
+            )
+        conn.execute(insert(Comment), batch)  # type: ignore[attr-defined]
+    return comments
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--comments", type=int, default=50_000)
+    args = parser.parse_args()
+    settings = Settings(data_dir=args.data_dir, database_url=args.database_url, secret_key="bench")
+    print(generate(settings, pages=args.pages, comments=args.comments))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Search benchmark: reindex time and throughput, index size, query latencies, save-to-visible.
+
+    python -m bench.generate --data-dir /tmp/atrium-bench          # once (about a minute)
+    python -m bench.search_bench --data-dir /tmp/atrium-bench [--backend postgres --database-url …]
+
+Query latencies go through the search service (the code path of the results page: ranking,
+snippets of 20 hits, facets on or off); each kind of query runs ``--runs`` times after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import select
+
+from app.accounts import service as accounts
+from app.core.config import Settings
+from app.core.db import make_engine, open_session
+from app.pages import service as pages
+from app.pages.models import Revision
+from app.pages.schemas import PageEdit
+from app.search import service
+from app.search.backends import get_backend
+from app.search.indexer import Indexer
+from bench.generate import DOMAIN, TAGS
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return p50, p95
+
+
+def _queries(settings: Settings, rng: random.Random, runs: int) -> dict[str, list[str]]:
+    engine = make_engine(settings)
+    with open_session(engine, settings) as session:
+        bodies = list(session.exec(select(Revision.body).limit(300)))
+    engine.dispose()
+    words = [w for b in bodies for w in b.split() if w.isalpha() and len(w) > 4]
+    phrases = []
+    for b in bodies:
+        tokens = [t for t in b.split() if t.isalpha()]
+        i = rng.randrange(len(tokens) - 2)
+        phrases.append(f'"{tokens[i]} {tokens[i + 1]}"')
+    return {
+        "single-word": [rng.choice(words) for _ in range(runs)],
+        "two-word": [f"{rng.choice(DOMAIN)} {rng.choice(words)}" for _ in range(runs)],
+        "phrase": [rng.choice(phrases) for _ in range(runs)],
+        "filtered": [f"{rng.choice(DOMAIN)} tag:{rng.choice(TAGS)}" for _ in range(runs)],
+        "prefix": [rng.choice(words)[:4] + "*" for _ in range(runs)],
+    }
+
+
+def bench_queries(settings: Settings, runs: int, *, facets: bool) -> None:
+    """p50/p95 per kind of query."""
+    engine = make_engine(settings)
+    rng = random.Random(7)
+    queries = _queries(settings, rng, runs)
+    print(f"\nquery latency ({'with' if facets else 'without'} facets; 20 hits with snippets)")
+    print(f"  {'query':<12} {'p50 ms':>8} {'p95 ms':>8} {'avg hits':>9}")
+    with open_session(engine, settings) as session:
+        for q in queries["single-word"][:20]:  # warm up caches and the searcher
+            service.search(session=session, user=None, q=q, facets=facets)
+        for name, qs in queries.items():
+            samples, totals = [], []
+            for q in qs:
+                started = time.perf_counter()
+                found = service.search(session=session, user=None, q=q, facets=facets)
+                samples.append((time.perf_counter() - started) * 1000)
+                totals.append(found.total)
+            p50, p95 = _percentiles(samples)
+            print(f"  {name:<12} {p50:8.1f} {p95:8.1f} {statistics.mean(totals):9.0f}")
+    engine.dispose()
+
+
+def bench_reindex(settings: Settings) -> None:
+    """Full rebuild: seconds, documents per second, index size."""
+    engine = make_engine(settings)
+    last = [0]
+
+    def progress(done: int, _total: int) -> None:
+        last[0] = done
+
+    started = time.perf_counter()
+    count = service.reindex(settings=settings, engine=engine, progress=progress)
+    seconds = time.perf_counter() - started
+    size = get_backend(settings, engine).size_bytes()
+    print(f"full reindex: {count} documents in {seconds:.1f} s ({count / seconds:.0f} docs/s)")
+    print(f"index size: {size / 1_048_576:.1f} MiB")
+    engine.dispose()
+
+
+def bench_save_visible(settings: Settings, rounds: int) -> None:
+    """Seconds from a committed save to the page being found, with the indexer thread running."""
+    engine = make_engine(settings)
+    indexer = Indexer(settings, engine)
+    indexer.start()
+    samples: list[float] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not indexer.lock.held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        author = accounts.system_actor()
+        with open_session(engine, settings) as session:
+            for i in range(rounds):
+                word = f"zqx{random.Random(i).randrange(10**9)}"
+                slug = f"bench/visible-{word}"
+                pages.save_page(
+                    session=session,
+                    slug=slug,
+                    edit=PageEdit(title=f"Visible {i}", body=f"{word} appears now.\n"),
+                    author=author,
+                )
+                started = time.perf_counter()
+                while service.search(session=session, user=None, q=word).total == 0:
+                    time.sleep(0.005)
+                    session.rollback()
+                samples.append(time.perf_counter() - started)
+    finally:
+        indexer.stop()
+        engine.dispose()
+    p50, _ = _percentiles(samples)
+    print(f"save -> searchable: p50 {p50 * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Atrium search benchmark")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--skip-reindex", action="store_true")
+    args = parser.parse_args()
+    settings = Settings(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        secret_key="bench",
+        search_backend=args.backend,
+    )
+    steps: list[Callable[[], None]] = []
+    if not args.skip_reindex:
+        steps.append(lambda: bench_reindex(settings))
+    steps += [
+        lambda: bench_queries(settings, args.runs, facets=False),
+        lambda: bench_queries(settings, args.runs, facets=True),
+        lambda: bench_save_visible(settings, 10),
+    ]
+    print(f"backend: {args.backend}")
+    for step in steps:
+        step()
+
+
+if __name__ == "__main__":
+    main()
