@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.discussions import service
 from app.pages.rendering import html_to_text
 from app.search.documents import SearchDocument
-from app.search.sources import register
+from app.search.sources import register, register_dependents
 
 
 def _crumbs(slug: str, title: str) -> tuple[tuple[str, str], ...]:
@@ -77,6 +77,11 @@ def load_comments(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
     return docs
 
 
+def _page_dependents(session: Session, page_id: int) -> list[tuple[str, int]]:
+    return service.documents_of_page(session=session, page_id=page_id)
+
+
+register_dependents("page", _page_dependents)
 register(
     "thread",
     load=load_threads,

@@ -819,6 +819,15 @@ def _live_pages(session: Session) -> dict[int, Page]:
     return {pid: p for pid, p in found.items() if not p.is_deleted}
 
 
+def documents_of_page(*, session: Session, page_id: int) -> list[tuple[str, int]]:
+    """("thread", id) and ("comment", id) of everything discussed on a page."""
+    threads = [t for t in session.exec(select(Thread.id).where(Thread.page_id == page_id)) if t]
+    if not threads:
+        return []
+    comments = session.exec(select(Comment.id).where(col(Comment.thread_id).in_(threads)))
+    return [("thread", t) for t in threads] + [("comment", c) for c in comments if c]
+
+
 def pages_of(*, session: Session, threads: Sequence[Thread]) -> dict[int, Page]:
     """The pages of these threads, by id."""
     return pages.pages_by_id(session=session, ids={t.page_id for t in threads})

@@ -281,7 +281,13 @@ def _add_revision(
     )
     session.add(rev)
     session.flush()
-    search.enqueue(session=session, kind="page", ref_id=page.id or 0)
+    search.enqueue(
+        session=session,
+        kind="page",
+        ref_id=page.id or 0,
+        # the page's address or visibility changed: its discussions follow it in the index
+        cascade=kind in (RevisionKind.move, RevisionKind.delete, RevisionKind.undelete),
+    )
     notifications.page_edited(
         session=session,
         page_id=page.id or 0,

@@ -26,13 +26,21 @@ MAX_PAGE = 50
 MAX_PER_PAGE = 50
 
 
-def enqueue(*, session: Session, kind: str, ref_id: int) -> None:
-    """Record that a searchable document changed; committed with the caller's transaction."""
-    row = OutboxEvent(kind=kind, ref_id=ref_id)
-    session.add(row)
-    if settings_of(session).search_backend == "postgres":
-        # the PostgreSQL backend writes the document itself, at commit, in this transaction
-        session.info.setdefault(PENDING, []).append(row)
+def enqueue(*, session: Session, kind: str, ref_id: int, cascade: bool = False) -> None:
+    """Record that a searchable document changed; committed with the caller's transaction.
+
+    ``cascade`` also re-indexes the documents that depend on it (the threads and comments of a
+    page that was moved, deleted or undeleted).
+    """
+    targets = [(kind, ref_id)]
+    if cascade:
+        targets += sources.dependents(session, kind, ref_id)
+    for target_kind, target_id in targets:
+        row = OutboxEvent(kind=target_kind, ref_id=target_id)
+        session.add(row)
+        if settings_of(session).search_backend == "postgres":
+            # the PostgreSQL backend writes the document itself, at commit, in this transaction
+            session.info.setdefault(PENDING, []).append(row)
 
 
 @event.listens_for(Session, "before_commit")

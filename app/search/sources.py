@@ -84,6 +84,23 @@ def register(
     )
 
 
+Dependents = Callable[[Session, int], list[tuple[str, int]]]
+_DEPENDENTS: dict[str, list[Dependents]] = {}
+
+
+def register_dependents(kind: str, find: Dependents) -> None:
+    """Documents of other kinds that embed a ``kind`` document (a comment shows its page's
+    address): ``find(session, ref_id)`` lists them, so that moving or deleting the page
+    re-indexes them too."""
+    _DEPENDENTS.setdefault(kind, []).append(find)
+
+
+def dependents(session: Session, kind: str, ref_id: int) -> list[tuple[str, int]]:
+    """(kind, ref_id) of every document that depends on this one."""
+    sources()  # make sure every domain has registered
+    return [dep for find in _DEPENDENTS.get(kind, []) for dep in find(session, ref_id)]
+
+
 def sources() -> dict[str, Source]:
     """Every registered source by kind."""
     for name in SOURCE_MODULES:

@@ -45,3 +45,24 @@ def test_threads_and_comments_are_searchable(session: Session, find: Find) -> No
 
     discussions.hide_comment(session=session, comment_id=reply.id or 0, reason="x", user=fran)
     assert find("reconciliation").total == 0
+
+
+def test_moving_or_deleting_a_page_carries_its_discussions(session: Session, find: Find) -> None:
+    from app.pages import service as pages
+
+    alice = make_user(session, username="alice", role=Role.editor)
+    make_page(session, slug="drafts/r2v", title="R2V", body="Demand intake.", author=alice)
+    discussions.open_thread(
+        session=session,
+        slug="drafts/r2v",
+        data=ThreadCreate(title="Funding", body="Who pays for the discovery sprint?"),
+        author=alice,
+    )
+    assert find("discovery in:drafts").total == 2
+    pages.move_page(session=session, slug="drafts/r2v", new_slug="core-processes/r2v", author=alice)
+    assert find("discovery in:drafts").total == 0
+    assert find("discovery in:core-processes").total == 2
+    pages.delete_page(session=session, slug="core-processes/r2v", author=alice)
+    assert find("discovery").total == 0
+    pages.undelete_page(session=session, slug="core-processes/r2v", author=alice)
+    assert find("discovery").total == 2
