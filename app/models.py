@@ -5,18 +5,36 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from app.accounts.models import ApiToken, LoginSession, User
+from app.decisions.models import Decision, DecisionLink, DecisionPerson, DecisionVersion
 from app.discussions.models import Comment, CommentVersion, Mention, Thread
 from app.notifications.models import Notification, Watch
 from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevision, Revision
+from app.proposals.models import Proposal, ProposalChange, ProposalResponse, ProposalVersion
 from app.search.models import OutboxEvent
+from app.workshops.models import (
+    AgendaItem,
+    DotVote,
+    Idea,
+    IdeaCluster,
+    Workshop,
+    WorkshopMember,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AgendaItem",
     "ApiToken",
     "Comment",
     "CommentVersion",
+    "Decision",
+    "DecisionLink",
+    "DecisionPerson",
+    "DecisionVersion",
+    "DotVote",
     "Draft",
+    "Idea",
+    "IdeaCluster",
     "LoginSession",
     "Mention",
     "Notification",
@@ -24,10 +42,16 @@ __all__ = [
     "Page",
     "PageLink",
     "PageRedirect",
+    "Proposal",
+    "ProposalChange",
+    "ProposalResponse",
+    "ProposalVersion",
     "RenderedRevision",
     "Revision",
     "Thread",
     "User",
     "Watch",
+    "Workshop",
+    "WorkshopMember",
     "metadata",
 ]

@@ -17,6 +17,10 @@ class NotificationKind(enum.StrEnum):
     new_thread = "new_thread"  # a new thread on a page I watch
     page_edit = "page_edit"  # a new revision of a page I watch
     resolved = "resolved"  # a thread I took part in was resolved or reopened
+    workshop = "workshop"  # I was invited to a workshop, or one I am in started
+    proposal = "proposal"  # a proposal asks for my response
+    decision = "decision"  # a decision was recorded on a page I watch or I am a decider of
+    review_due = "review_due"  # a decision or page I am responsible for is due for review
 
 
 class EmailState(enum.StrEnum):

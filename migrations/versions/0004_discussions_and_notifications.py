@@ -113,7 +113,7 @@ def upgrade() -> None:
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('mention', 'reply', 'new_thread', 'page_edit', 'resolved', name='notificationkind'), nullable=False),
+    sa.Column('kind', sa.Enum('mention', 'reply', 'new_thread', 'page_edit', 'resolved', 'workshop', 'proposal', 'decision', 'review_due', name='notificationkind'), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('page_id', sa.Integer(), nullable=True),
     sa.Column('page_slug', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),

@@ -1,0 +1,1 @@
+"""Decision records (DEC-n) and the decision log."""

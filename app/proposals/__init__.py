@@ -1,0 +1,1 @@
+"""Proposals: options put to participants, responses, versions and pending page changes."""

@@ -1,0 +1,1 @@
+"""Design workshops: agenda, live room, ideas, clusters and dot votes."""
