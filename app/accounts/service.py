@@ -36,15 +36,45 @@ _TRIAGE = {"thread.resolve_any"}
 _MODERATE = {"comment.moderate"}
 # every signed-in user may watch pages and read their own inbox
 _NOTIFY = {"page.watch", "notification.read"}
+# workshops: members (of any role) add ideas, vote and respond — checked against membership in
+# the workshops service; editors may also put proposals; facilitators and admins create and run
+# workshops and record decisions
+_TAKE_PART = {"workshop.take_part", "proposal.respond"}
+_PROPOSE = {"proposal.create"}
+_FACILITATE = {"workshop.create", "workshop.run", "decision.record"}
+_ALL_READ = {"page.read", "token.own"}
 PERMISSIONS: dict[Role | None, frozenset[str]] = {
     None: frozenset({"page.read"}),
-    Role.reader: frozenset({"page.read", "token.own", *_TALK, *_NOTIFY}),
-    Role.editor: frozenset({"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_NOTIFY}),
+    Role.reader: frozenset({*_ALL_READ, *_TALK, *_NOTIFY, *_TAKE_PART}),
+    Role.editor: frozenset(
+        {*_ALL_READ, *_EDIT, *_TALK, *_TRIAGE, *_NOTIFY, *_TAKE_PART, *_PROPOSE}
+    ),
     Role.facilitator: frozenset(
-        {"page.read", "token.own", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE, *_NOTIFY}
+        {
+            *_ALL_READ,
+            *_EDIT,
+            *_TALK,
+            *_TRIAGE,
+            *_MODERATE,
+            *_NOTIFY,
+            *_TAKE_PART,
+            *_PROPOSE,
+            *_FACILITATE,
+        }
     ),
     Role.admin: frozenset(
-        {"page.read", "token.own", "user.manage", *_EDIT, *_TALK, *_TRIAGE, *_MODERATE, *_NOTIFY}
+        {
+            *_ALL_READ,
+            "user.manage",
+            *_EDIT,
+            *_TALK,
+            *_TRIAGE,
+            *_MODERATE,
+            *_NOTIFY,
+            *_TAKE_PART,
+            *_PROPOSE,
+            *_FACILITATE,
+        }
     ),
 }
 
