@@ -47,6 +47,9 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_WRITING = "atrium_write_transaction"
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a write transaction.
 
@@ -54,9 +57,13 @@ def begin_write(session: Session) -> None:
     BEGIN (so a read-check-write sequence such as "is the base revision still current?" cannot
     interleave with another writer); on PostgreSQL services lock rows with FOR UPDATE instead.
     """
+    current = session.get_transaction()
+    if current is not None and session.info.get(_WRITING) is current:
+        return  # already writing: a step of a larger use case joins its transaction
     if session.in_transaction():
         session.commit()  # ends the read-only transaction a dependency may have opened
     session.connection(execution_options={"atrium_write": True})
+    session.info[_WRITING] = session.get_transaction()
 
 
 def is_sqlite(session: Session) -> bool:

@@ -307,8 +307,13 @@ def save_page(
     edit: PageEdit,
     author: User | None,
     kind: RevisionKind | None = None,
+    commit: bool = True,
 ) -> SaveResult:
-    """Create or update a page, merging concurrent non-overlapping edits; conflicts save nothing."""
+    """Create or update a page, merging concurrent non-overlapping edits; conflicts save nothing.
+
+    With ``commit=False`` the save is one step of a larger use case (a decision applying a
+    proposed change): the caller's transaction commits it, and a conflict rolls all of it back.
+    """
     _check_slug(slug)
     _check_edit(session, edit)
     begin_write(session)
@@ -322,7 +327,7 @@ def save_page(
                 "Nothing was saved; copy your text and create the page again.",
                 slug=slug,
             )
-        return _create(session, slug, page, edit, author, kind)
+        return _create(session, slug, page, edit, author, kind, commit=commit)
 
     accounts.require(author, "page.edit")
     current = current_revision(session=session, page=page)
@@ -330,7 +335,7 @@ def save_page(
     if edit.base != page.head:
         if edit.base > page.head:
             raise Invalid(f"Revision {edit.base} of {slug!r} does not exist.", field="base")
-        title, body, tags = _merge(session, page, current, edit, author)
+        title, body, tags = _merge(session, page, current, edit, author, keep_draft=commit)
         merged = True
     if has_conflict_markers(body) and not has_conflict_markers(current.body):
         raise Invalid(
@@ -340,7 +345,7 @@ def save_page(
         )
     if (title, body, tags) == (current.title, current.body, list(current.tags)):
         _discard_draft(session, author, slug)
-        session.commit()
+        _finish(session, commit)
         return SaveResult(page=page, revision=None, merged=merged)
     rev = _add_revision(
         session,
@@ -356,12 +361,25 @@ def save_page(
     if title != current.title:
         _refresh_linkers(session, [rendering.slugify_title(title)], skip=page.id)
     _discard_draft(session, author, slug)
-    session.commit()
+    _finish(session, commit)
     return SaveResult(page=page, revision=rev, merged=merged)
 
 
+def _finish(session: Session, commit: bool) -> None:
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+
+
 def _merge(
-    session: Session, page: Page, current: Revision, edit: PageEdit, author: User | None
+    session: Session,
+    page: Page,
+    current: Revision,
+    edit: PageEdit,
+    author: User | None,
+    *,
+    keep_draft: bool = True,
 ) -> tuple[str, str, list[str]]:
     # base 0: the editor started a new page while someone else created it; merge from empty
     base = (
@@ -387,7 +405,7 @@ def _merge(
         slug = page.slug
         session.rollback()
         # keep the editor's text server-side too, so closing the conflict screen loses nothing
-        if author is not None and author.id is not None:
+        if keep_draft and author is not None and author.id is not None:
             draft = DraftSave(
                 base=edit.base,
                 title=edit.title,
@@ -407,6 +425,8 @@ def _create(
     edit: PageEdit,
     author: User | None,
     kind: RevisionKind | None,
+    *,
+    commit: bool = True,
 ) -> SaveResult:
     if session.get(PageRedirect, slug) is not None:
         # the address becomes a real page again; the old redirect would shadow it
@@ -431,7 +451,7 @@ def _create(
     _store_render(session, page, rev)
     _refresh_linkers(session, {slug, rendering.slugify_title(edit.title)}, skip=page.id)
     _discard_draft(session, author, slug)
-    session.commit()
+    _finish(session, commit)
     return SaveResult(page=page, revision=rev, merged=False)
 
 

@@ -298,3 +298,31 @@ def test_diff_between_revisions(session: Session, editor: User) -> None:
         session=session, slug=page.slug, old=2, new=1, user=None
     )
     assert (old.number, new.number, diff.added, diff.removed) == (1, 2, 1, 1)
+
+
+def test_saves_can_be_steps_of_one_larger_transaction(session: Session, editor: User) -> None:
+    make_page(session, slug="a", title="A", body="one\n", author=editor)
+    make_page(session, slug="b", title="B", body="one\n", author=editor)
+    from app.core.db import begin_write
+
+    begin_write(session)
+    service.save_page(
+        session=session, slug="a", edit=_edit(1, "two\n", "A"), author=editor, commit=False
+    )
+    service.save_page(
+        session=session, slug="b", edit=_edit(1, "two\n", "B"), author=editor, commit=False
+    )
+    session.rollback()  # the larger use case failed: neither step is kept
+    assert [service.find_page(session=session, slug=s).head for s in "ab"] == [1, 1]  # type: ignore[union-attr]
+
+    begin_write(session)
+    service.save_page(
+        session=session, slug="a", edit=_edit(1, "two\n", "A"), author=editor, commit=False
+    )
+    with pytest.raises(Conflict):
+        # a conflict in a later step rolls back the earlier ones too, and keeps no draft
+        service.save_page(
+            session=session, slug="a", edit=_edit(1, "three\n", "A"), author=editor, commit=False
+        )
+    assert service.find_page(session=session, slug="a").head == 1  # type: ignore[union-attr]
+    assert service.find_draft(session=session, slug="a", user=editor) is None
