@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,7 +27,6 @@ from typing import Any
 from markupsafe import Markup
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.searching import Searcher
@@ -51,7 +51,10 @@ TEXT_FIELDS: tuple[tuple[str, float], ...] = (("title", 8.0), ("headings", 2.5),
 TAG_BOOST = 3.0
 PREFIX_WEIGHT = 0.4
 RERANK_WINDOW = 100  # top hits re-ordered by the gentle backlinks/recency boost
-FACET_FIELDS = {"kind": "kind", "tag": "tags", "author": "authors"}
+# Facets are counted from per-document columns over the best FACET_WINDOW matches (all of them
+# when there are fewer): Whoosh's own overlapping facets cost ~0.5 s on 10,000+ matches.
+FACET_COLUMNS = {"kind": "kind", "tag": "tagset", "author": "authorset"}
+FACET_WINDOW = 2000
 
 
 def make_schema() -> Schema:
@@ -59,7 +62,9 @@ def make_schema() -> Schema:
     return Schema(
         key=ID(stored=True, unique=True, sortable=True),
         version=ID(stored=True, sortable=True),
-        kind=ID(stored=True),
+        kind=ID(stored=True, sortable=True),
+        tagset=ID(sortable=True),  # the tags again, as one column value, for fast facets
+        authorset=ID(sortable=True),
         title=TEXT(analyzer=ANALYZER, stored=True, spelling=True),
         # "did you mean" draws on the words of titles and headings (as the PostgreSQL backend
         # does): spelling data for every body word would cost 40% more indexing time
@@ -120,6 +125,8 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
         "body": doc.body,
         "tags": ",".join(t.replace(",", " ") for t in doc.tags),
         "authors": ",".join(a.replace(",", " ") for a in doc.authors),
+        "tagset": ",".join(t.replace(",", " ") for t in doc.tags),
+        "authorset": ",".join(a.replace(",", " ") for a in doc.authors),
         "subtree": ",".join(_subtree(doc.path)),
         "status": doc.status,
         "scope": doc.scope,
@@ -396,19 +403,16 @@ class WhooshBackend:
             if compiled is None:
                 return empty
             hidden = self._hidden(reader, request)
-            groupedby = None
-            if request.facets:
-                groupedby = {
-                    name: sorting.FieldFacet(
-                        field, allow_overlap=name != "kind", maptype=sorting.Count
-                    )
-                    for name, field in FACET_FIELDS.items()
-                }
-            results = searcher.search(compiled, limit=None, mask=hidden, groupedby=groupedby)
+            results = searcher.search(compiled, limit=None, mask=hidden)
             # limit=None: one pass scores and counts every match, which in Whoosh is cheaper
             # than a top-N pass followed by the separate counting pass that len() needs
             total = len(results)
-            top = heapq.nsmallest(window, results.top_n, key=lambda t: (-t[0], t[1]))
+            best = heapq.nsmallest(
+                max(window, FACET_WINDOW if request.facets else 0),
+                results.top_n,
+                key=lambda t: (-t[0], t[1]),
+            )
+            top = best[:window]
             ranked = self._rerank(searcher, [(docnum, score) for score, docnum in top])
             start = (request.page - 1) * request.per_page
             chosen = ranked[start : start + request.per_page]
@@ -418,12 +422,7 @@ class WhooshBackend:
             ]
             facets: dict[str, list[Facet]] = {}
             if request.facets:
-                for name in FACET_FIELDS:
-                    counts = results.groups(name)
-                    facets[name] = sorted(
-                        (Facet(_text(v), int(c)) for v, c in counts.items() if v),
-                        key=lambda f: (-f.count, f.value),
-                    )[:12]
+                facets = self._facets(reader, [docnum for _, docnum in best[:FACET_WINDOW]])
             suggestion = None
             if request.suggest and total < 3:
                 suggestion = self._suggest(searcher, query)
@@ -437,6 +436,20 @@ class WhooshBackend:
             suggestion=suggestion,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
+
+    @staticmethod
+    def _facets(reader: Any, docnums: list[int]) -> dict[str, list[Facet]]:
+        out: dict[str, list[Facet]] = {}
+        for name, field in FACET_COLUMNS.items():
+            column = reader.column_reader(field)
+            counts: Counter[str] = Counter()
+            for docnum in docnums:
+                value = _text(column[docnum])
+                counts.update(v for v in value.split(",") if v)
+            out[name] = [
+                Facet(v, c) for v, c in sorted(counts.items(), key=lambda vc: (-vc[1], vc[0]))[:12]
+            ]
+        return out
 
     @staticmethod
     def _hidden(reader: Any, request: SearchRequest) -> wq.Query | None:
