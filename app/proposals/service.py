@@ -1,0 +1,673 @@
+"""Proposals use cases: put a proposal (from an idea, a thread or a suggested page edit), edit it
+into new versions, respond, tally, close with an outcome (accepting applies the page changes) or
+withdraw it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.core.db import begin_write, settings_of
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from app.core.time import as_utc, utcnow
+from app.pages import diff as diffs
+from app.pages import service as pages
+from app.pages.models import Page
+from app.proposals.models import (
+    Proposal,
+    ProposalChange,
+    ProposalResponse,
+    ProposalSource,
+    ProposalState,
+    ProposalVersion,
+    Stance,
+)
+from app.proposals.schemas import (
+    MAX_OPTIONS,
+    ChangeCreate,
+    ProposalCreate,
+    ProposalUpdate,
+    ResponseCreate,
+    StateFilter,
+)
+from app.search import service as search
+from app.workshops import service as workshops
+
+MAX_DESCRIPTION_CHARS = 50_000
+EXCERPT_CHARS = 280
+
+
+# --- views handed to templates and the API ----------------------------------------------------
+
+
+@dataclass
+class ChangeView:
+    change: ProposalChange
+    page: Page
+    base_body: str
+    diff: diffs.Diff
+
+    @property
+    def moved_on(self) -> bool:
+        """The page has newer revisions than the one the change was written against."""
+        return self.page.head != self.change.base_revision
+
+
+@dataclass
+class ResponseView:
+    response: ProposalResponse
+    user: User | None
+    current: bool  # given on the proposal's current version
+
+
+@dataclass
+class TallyView:
+    hidden: bool
+    version: int
+    counts: dict[Stance, int]
+    earlier: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def percent(self, stance: Stance) -> int:
+        """The stance's share of the current version's responses, for the tally bar."""
+        return round(100 * self.counts.get(stance, 0) / self.total) if self.total else 0
+
+
+@dataclass
+class ProposalView:
+    proposal: Proposal
+    author: User | None
+    closed_by: User | None
+    html: str
+    tally: TallyView
+    responses: list[ResponseView] = field(default_factory=list)
+    changes: list[ChangeView] = field(default_factory=list)
+    mine: ProposalResponse | None = None  # the viewer's response to the current version
+    can_respond: bool = False
+    can_edit: bool = False
+    can_close: bool = False
+    can_withdraw: bool = False
+
+    @property
+    def id(self) -> int:
+        return self.proposal.id or 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.proposal.state == ProposalState.open
+
+    @property
+    def past_closing(self) -> bool:
+        return _past_closing(self.proposal)
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(self.proposal.description.split())
+        return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+    def by_stance(self) -> list[tuple[Stance, list[ResponseView]]]:
+        """Responses grouped by stance (current version first within a group)."""
+        return [
+            (s, sorted((r for r in self.responses if r.response.stance == s), key=_newest_first))
+            for s in Stance
+        ]
+
+
+def _newest_first(r: ResponseView) -> tuple[bool, float]:
+    return (not r.current, -as_utc(r.response.created_at).timestamp())
+
+
+def _past_closing(p: Proposal) -> bool:
+    return p.closes_at is not None and as_utc(p.closes_at) <= utcnow()
+
+
+def results_visible(p: Proposal) -> bool:
+    """Tallies show unless hidden until the proposal closes (by outcome or closing time)."""
+    return not p.hide_results or p.state != ProposalState.open or _past_closing(p)
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def _require_read(session: Session, p: Proposal, user: User | None) -> None:
+    accounts.require(user, "page.read")
+    if p.workshop_id is not None:
+        # a workshop's proposals are visible to whoever may see the workshop
+        workshops.get_workshop(session=session, workshop_id=p.workshop_id, user=user)
+
+
+def _may_close(session: Session, p: Proposal, user: User | None) -> bool:
+    if user is None:
+        return False
+    if p.workshop_id is not None:
+        return workshops.is_facilitator(session=session, workshop_id=p.workshop_id, user=user)
+    return accounts.can(user, "decision.record")
+
+
+def _may_respond(session: Session, p: Proposal, user: User | None) -> bool:
+    if user is None or not accounts.can(user, "proposal.respond"):
+        return False
+    if p.workshop_id is not None:
+        return workshops.is_member(session=session, workshop_id=p.workshop_id, user=user)
+    return True
+
+
+def _may_edit(session: Session, p: Proposal, user: User | None) -> bool:
+    if user is None or p.state != ProposalState.open:
+        return False
+    own = p.author_id is not None and p.author_id == user.id
+    return (own and accounts.can(user, "proposal.create")) or _may_close(session, p, user)
+
+
+def _require_close(session: Session, p: Proposal, user: User | None) -> User:
+    me = accounts.require_user(user, "proposal.respond")
+    if not _may_close(session, p, me):
+        who = "the workshop's facilitators" if p.workshop_id else "facilitators and admins"
+        raise Forbidden(f"Only {who} can close this proposal.")
+    return me
+
+
+def _require_open(p: Proposal, doing: str) -> None:
+    if p.state != ProposalState.open:
+        raise Conflict(f"This proposal is {p.state}: it can no longer be {doing}.", state=p.state)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _load(session: Session, proposal_id: int, *, lock: bool = False) -> Proposal:
+    stmt = select(Proposal).where(Proposal.id == proposal_id)
+    if lock and session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    p = session.exec(stmt).first()
+    if p is None:
+        raise NotFound(f"There is no proposal #{proposal_id}.")
+    return p
+
+
+def _tallies(session: Session, proposals: Sequence[Proposal]) -> dict[int, TallyView]:
+    ids = [p.id for p in proposals]
+    rows = session.exec(
+        select(
+            ProposalResponse.proposal_id,
+            ProposalResponse.version,
+            ProposalResponse.stance,
+            func.count(),
+        )
+        .where(col(ProposalResponse.proposal_id).in_(ids))
+        .group_by(
+            col(ProposalResponse.proposal_id),
+            col(ProposalResponse.version),
+            col(ProposalResponse.stance),
+        )
+    ).all()
+    out = {
+        p.id or 0: TallyView(
+            hidden=not results_visible(p),
+            version=p.version,
+            counts=dict.fromkeys(Stance, 0),
+            earlier=0,
+        )
+        for p in proposals
+    }
+    versions = {p.id: p.version for p in proposals}
+    for pid, version, stance, n in rows:
+        tally = out[pid]
+        if version == versions[pid]:
+            tally.counts[Stance(stance)] += n
+        else:
+            tally.earlier += n
+    return out
+
+
+def _views(
+    session: Session, proposals: Sequence[Proposal], user: User | None, *, full: bool
+) -> list[ProposalView]:
+    if not proposals:
+        return []
+    tallies = _tallies(session, proposals)
+    responses: dict[int, list[ProposalResponse]] = {}
+    changes: dict[int, list[ProposalChange]] = {}
+    if full:
+        ids = [p.id for p in proposals]
+        for r in session.exec(
+            select(ProposalResponse)
+            .where(col(ProposalResponse.proposal_id).in_(ids))
+            .order_by(col(ProposalResponse.created_at), col(ProposalResponse.id))
+        ):
+            responses.setdefault(r.proposal_id, []).append(r)
+        for c in session.exec(
+            select(ProposalChange)
+            .where(col(ProposalChange.proposal_id).in_(ids))
+            .order_by(col(ProposalChange.id))
+        ):
+            changes.setdefault(c.proposal_id, []).append(c)
+    user_ids: set[int | None] = set()
+    for p in proposals:
+        user_ids |= {p.author_id, p.closed_by_id}
+    for rs in responses.values():
+        user_ids |= {r.user_id for r in rs}
+    users = accounts.users_by_id(session=session, ids=user_ids)
+    page_map = pages.pages_by_id(
+        session=session, ids={c.page_id for cs in changes.values() for c in cs}
+    )
+    views = []
+    for p in proposals:
+        pid = p.id or 0
+        rs = responses.get(pid, [])
+        view = ProposalView(
+            proposal=p,
+            author=users.get(p.author_id or 0),
+            closed_by=users.get(p.closed_by_id or 0),
+            html=_render(session, p.description, user) if full else "",
+            tally=tallies[pid],
+            responses=[ResponseView(r, users.get(r.user_id), r.version == p.version) for r in rs],
+            changes=[_change_view(session, c, page_map[c.page_id]) for c in changes.get(pid, [])],
+        )
+        if full and user is not None:
+            view.mine = next(
+                (r for r in rs if r.user_id == user.id and r.version == p.version), None
+            )
+            view.can_respond = (
+                p.state == ProposalState.open
+                and not _past_closing(p)
+                and _may_respond(session, p, user)
+            )
+            view.can_edit = _may_edit(session, p, user)
+            view.can_close = p.state == ProposalState.open and _may_close(session, p, user)
+            view.can_withdraw = p.state == ProposalState.open and p.author_id == user.id
+        views.append(view)
+    return views
+
+
+def _change_view(session: Session, c: ProposalChange, page: Page) -> ChangeView:
+    try:
+        base = pages.get_revision(session=session, page=page, number=c.base_revision)
+        base_body = base.body
+    except NotFound:
+        base_body = ""
+    return ChangeView(
+        change=c, page=page, base_body=base_body, diff=diffs.diff_text(base_body, c.body)
+    )
+
+
+def _render(session: Session, body: str, user: User | None) -> str:
+    if not body.strip():
+        return ""
+    return pages.render_preview(session=session, body=body, user=user).html
+
+
+def get_proposal(*, session: Session, proposal_id: int, user: User | None) -> ProposalView:
+    """A proposal with its responses, page changes (as diffs) and what the viewer may do."""
+    p = _load(session, proposal_id)
+    _require_read(session, p, user)
+    return _views(session, [p], user, full=True)[0]
+
+
+def item_proposals(*, session: Session, item_id: int, user: User | None) -> list[ProposalView]:
+    """The proposals of one agenda item, oldest first (for the workshop room)."""
+    found = list(
+        session.exec(select(Proposal).where(Proposal.item_id == item_id).order_by(col(Proposal.id)))
+    )
+    if found:
+        _require_read(session, found[0], user)
+    return _views(session, found, user, full=False)
+
+
+def workshop_proposals(
+    *, session: Session, workshop_id: int, user: User | None
+) -> list[ProposalView]:
+    """A workshop's proposals with their responses, oldest first (for the room and summary)."""
+    found = list(
+        session.exec(
+            select(Proposal).where(Proposal.workshop_id == workshop_id).order_by(col(Proposal.id))
+        )
+    )
+    if found:
+        _require_read(session, found[0], user)
+    return _views(session, found, user, full=True)
+
+
+def list_proposals(
+    *,
+    session: Session,
+    user: User | None,
+    state: StateFilter = "open",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ProposalView], int]:
+    """Proposals outside workshops and in workshops the user may see, newest first."""
+    accounts.require(user, "page.read")
+    stmt = select(Proposal)
+    if state == "open":
+        stmt = stmt.where(Proposal.state == ProposalState.open)
+    elif state == "closed":
+        stmt = stmt.where(Proposal.state != ProposalState.open)
+    rows = list(session.exec(stmt.order_by(col(Proposal.updated_at).desc(), col(Proposal.id))))
+    visible = [p for p in rows if _visible(session, p, user)]
+    return _views(session, visible[offset : offset + limit], user, full=False), len(visible)
+
+
+def _visible(session: Session, p: Proposal, user: User | None) -> bool:
+    try:
+        _require_read(session, p, user)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
+def tally(*, session: Session, proposal_id: int, user: User | None) -> TallyView:
+    """The live tally of the current version (counts left out while results are hidden)."""
+    p = _load(session, proposal_id)
+    _require_read(session, p, user)
+    return _tallies(session, [p])[proposal_id]
+
+
+def tally_stamp(*, session: Session, proposal_id: int, user: User | None) -> str:
+    """Changes whenever the tally or the proposal changes (live views poll it)."""
+    p = _load(session, proposal_id)
+    _require_read(session, p, user)
+    return f"{p.state}-{p.version}-{as_utc(p.updated_at).timestamp()}-{_past_closing(p)}"
+
+
+def versions(*, session: Session, proposal_id: int, user: User | None) -> list[ProposalVersion]:
+    """Every version of the proposal's text, the current one last."""
+    p = _load(session, proposal_id)
+    _require_read(session, p, user)
+    earlier = list(
+        session.exec(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal_id)
+            .order_by(col(ProposalVersion.version))
+        )
+    )
+    current = ProposalVersion(
+        proposal_id=proposal_id,
+        version=p.version,
+        title=p.title,
+        description=p.description,
+        options=list(p.options),
+        author_id=p.author_id,
+        created_at=earlier[-1].created_at if earlier else p.created_at,
+    )
+    return [*earlier, current]
+
+
+def proposals_by_id(*, session: Session, ids: Sequence[int]) -> list[Proposal]:
+    """Proposals by id, for the search source."""
+    if not ids:
+        return []
+    return list(session.exec(select(Proposal).where(col(Proposal.id).in_(list(ids)))))
+
+
+def search_versions(*, session: Session) -> dict[int, str]:
+    """Every proposal id with something that changes when its search document changes."""
+    rows = session.exec(select(Proposal.id, Proposal.updated_at, Proposal.state))
+    return {pid or 0: f"{as_utc(at).timestamp()}-{state}" for pid, at, state in rows}
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _check_text(session: Session, title: str, description: str, options: list[str]) -> None:
+    if not title:
+        raise Invalid("A proposal needs a title.", field="title")
+    limit = min(MAX_DESCRIPTION_CHARS, settings_of(session).max_body_bytes)
+    if len(description) > limit:
+        raise TooLarge(
+            f"The description is {len(description):,} characters long; the limit is {limit:,}.",
+            field="description",
+        )
+    if len(options) > MAX_OPTIONS:
+        raise Invalid(f"A proposal can list at most {MAX_OPTIONS} options.", field="options")
+
+
+def _check_closes_at(closes_at: datetime | None) -> datetime | None:
+    if closes_at is None:
+        return None
+    when = as_utc(closes_at)
+    if when <= utcnow():
+        raise Invalid("The closing time must be in the future.", field="closes_at")
+    return when
+
+
+def _touch(session: Session, p: Proposal) -> None:
+    p.updated_at = utcnow()
+    session.add(p)
+    session.flush()
+    search.enqueue(session=session, kind="proposal", ref_id=p.id or 0)
+    if p.workshop_id is not None:
+        workshops.touch(session=session, workshop_id=p.workshop_id)
+
+
+def _source(session: Session, data: ProposalCreate, user: User) -> tuple[int | None, int | None]:
+    """The workshop and agenda item of the proposal's source (checked readable)."""
+    if data.source == ProposalSource.idea:
+        if data.source_id is None:
+            raise Invalid("Say which idea the proposal comes from.", field="source_id")
+        idea = workshops.get_idea(session=session, idea_id=data.source_id, user=user)
+        return idea.workshop_id, idea.item_id
+    if data.source == ProposalSource.thread:
+        if data.source_id is None:
+            raise Invalid("Say which discussion the proposal comes from.", field="source_id")
+        from app.discussions import service as discussions
+
+        discussions.get_thread(session=session, thread_id=data.source_id, user=user)
+    elif data.source == ProposalSource.page_edit and not data.changes:
+        raise Invalid("A suggested page edit needs the proposed text.", field="changes")
+    return None, None
+
+
+def _add_change(session: Session, p: Proposal, c: ChangeCreate, user: User) -> ProposalChange:
+    page = pages.get_page(session=session, slug=c.slug.strip("/"), user=user)
+    if c.base > page.head:
+        raise Invalid(f"Revision {c.base} of {page.slug!r} does not exist.", field="changes")
+    base = pages.get_revision(session=session, page=page, number=c.base)
+    limit = settings_of(session).max_body_bytes
+    if len(c.body.encode()) > limit:
+        raise TooLarge(f"The proposed text of {page.slug!r} is too long.", field="changes")
+    change = ProposalChange(
+        proposal_id=p.id or 0,
+        page_id=page.id or 0,
+        base_revision=c.base,
+        title=c.title.strip() or base.title,
+        body=c.body,
+        tags=list(base.tags) if c.tags is None else list(c.tags),
+    )
+    if (change.title, change.body, change.tags) == (base.title, base.body, list(base.tags)):
+        raise Invalid(
+            f"The proposed text of {page.slug!r} does not change anything.", field="changes"
+        )
+    session.add(change)
+    return change
+
+
+def create_proposal(*, session: Session, data: ProposalCreate, author: User | None) -> Proposal:
+    """Put a proposal to its workshop (from an idea) or to everyone; tell who should respond."""
+    begin_write(session)
+    me = accounts.require_user(author, "proposal.create")
+    _check_text(session, data.title, data.description, data.options)
+    closes_at = _check_closes_at(data.closes_at)
+    workshop_id, item_id = _source(session, data, me)
+    if workshop_id is not None and not workshops.is_facilitator(
+        session=session, workshop_id=workshop_id, user=me
+    ):
+        workshops.require_member(session=session, workshop_id=workshop_id, user=me)
+    if len({c.slug.strip("/") for c in data.changes}) != len(data.changes):
+        raise Invalid("Propose one change per page.", field="changes")
+    p = Proposal(
+        title=data.title,
+        description=data.description,
+        options=data.options,
+        source=data.source,
+        source_id=data.source_id if data.source != ProposalSource.page_edit else None,
+        workshop_id=workshop_id,
+        item_id=item_id,
+        require_reasons=data.require_reasons,
+        hide_results=data.hide_results,
+        closes_at=closes_at,
+        author_id=me.id,
+    )
+    session.add(p)
+    session.flush()
+    changes = [_add_change(session, p, c, me) for c in data.changes]
+    if data.source == ProposalSource.page_edit and changes:
+        p.source_id = changes[0].page_id
+    _touch(session, p)
+    _notify_opened(session, p, changes, me)
+    session.commit()
+    return p
+
+
+def _notify_opened(
+    session: Session, p: Proposal, changes: list[ProposalChange], actor: User
+) -> None:
+    from app.notifications import service as notifications
+
+    if p.workshop_id is not None:
+        room = workshops.get_workshop(session=session, workshop_id=p.workshop_id, user=actor)
+        recipients = {m.user.id for m in room.members if m.user.id is not None}
+    else:
+        recipients = set()
+        for c in changes:
+            recipients |= notifications.watchers(session=session, page_id=c.page_id)
+    page = pages.pages_by_id(session=session, ids=[changes[0].page_id]) if changes else {}
+    first = next(iter(page.values()), None)
+    notifications.proposal_opened(
+        session=session,
+        proposal_id=p.id or 0,
+        title=p.title,
+        excerpt=p.description,
+        recipients=recipients,
+        actor=actor,
+        page_id=first.id if first else None,
+        slug=first.slug if first else "",
+    )
+
+
+def edit_proposal(
+    *, session: Session, proposal_id: int, data: ProposalUpdate, user: User | None
+) -> Proposal:
+    """Change the text; once someone responded to this version, the edit becomes a new version."""
+    begin_write(session)
+    me = accounts.require_user(user, "proposal.respond")
+    p = _load(session, proposal_id, lock=True)
+    _require_read(session, p, me)
+    _require_open(p, "edited")
+    if not _may_edit(session, p, me):
+        raise Forbidden("Only the author or a facilitator can edit this proposal.")
+    _check_text(session, data.title, data.description, data.options)
+    closes_at = p.closes_at if data.closes_at == p.closes_at else _check_closes_at(data.closes_at)
+    responded = session.exec(
+        select(func.count())
+        .select_from(ProposalResponse)
+        .where(ProposalResponse.proposal_id == p.id, ProposalResponse.version == p.version)
+    ).one()
+    text_changed = (data.title, data.description, data.options) != (
+        p.title,
+        p.description,
+        list(p.options),
+    )
+    if responded and text_changed:
+        session.add(
+            ProposalVersion(
+                proposal_id=p.id or 0,
+                version=p.version,
+                title=p.title,
+                description=p.description,
+                options=list(p.options),
+                author_id=p.author_id,
+            )
+        )
+        p.version += 1
+    p.title, p.description, p.options = data.title, data.description, list(data.options)
+    p.require_reasons, p.hide_results, p.closes_at = (
+        data.require_reasons,
+        data.hide_results,
+        closes_at,
+    )
+    _touch(session, p)
+    session.commit()
+    return p
+
+
+def respond(
+    *, session: Session, proposal_id: int, data: ResponseCreate, user: User | None
+) -> ProposalResponse:
+    """Agree, abstain, disagree or block (with a reason) on the current version, once."""
+    begin_write(session)
+    me = accounts.require_user(user, "proposal.respond")
+    p = _load(session, proposal_id, lock=True)
+    _require_read(session, p, me)
+    if p.workshop_id is not None:
+        workshops.require_member(session=session, workshop_id=p.workshop_id, user=me)
+    _require_open(p, "responded to")
+    if _past_closing(p):
+        raise Conflict(
+            "The time to respond is over: this proposal closed for responses at "
+            f"{as_utc(p.closes_at or utcnow()):%Y-%m-%d %H:%M} UTC.",
+            field="stance",
+        )
+    if data.stance == Stance.block and not data.reason:
+        raise Invalid("A block needs a reason: say what you cannot live with.", field="reason")
+    if p.require_reasons and not data.reason:
+        raise Invalid("This proposal asks every response for a reason.", field="reason")
+    if data.option and data.option not in p.options:
+        raise Invalid(f"{data.option!r} is not one of the proposal's options.", field="option")
+    existing = session.exec(
+        select(ProposalResponse).where(
+            ProposalResponse.proposal_id == p.id,
+            ProposalResponse.user_id == me.id,
+            ProposalResponse.version == p.version,
+        )
+    ).first()
+    if existing is not None and not data.change:
+        raise Conflict(
+            f"You already responded to version {p.version} ({existing.stance}). "
+            "Use “Change my response” to replace it.",
+            field="stance",
+        )
+    response = existing or ProposalResponse(
+        proposal_id=p.id or 0, user_id=me.id or 0, version=p.version, stance=data.stance
+    )
+    response.stance, response.reason, response.option = data.stance, data.reason, data.option
+    response.created_at = utcnow()
+    session.add(response)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            f"You already responded to version {p.version}. "
+            "Use “Change my response” to replace it.",
+            field="stance",
+        ) from None
+    _touch(session, p)
+    session.commit()
+    return response
+
+
+def withdraw(*, session: Session, proposal_id: int, user: User | None) -> Proposal:
+    """The author takes the proposal back; nothing is decided."""
+    begin_write(session)
+    me = accounts.require_user(user, "proposal.respond")
+    p = _load(session, proposal_id, lock=True)
+    _require_read(session, p, me)
+    if p.author_id != me.id:
+        raise Forbidden("Only the author can withdraw a proposal.")
+    _require_open(p, "withdrawn")
+    p.state = ProposalState.withdrawn
+    p.closed_by_id, p.closed_at = me.id, utcnow()
+    _touch(session, p)
+    session.commit()
+    return p
