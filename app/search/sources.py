@@ -44,7 +44,11 @@ Versions = Callable[[Session], dict[int, str]]
 Scopes = Callable[[User | None], frozenset[str]]
 
 # Modules that register sources when imported (kept lazy so domains stay independent).
-SOURCE_MODULES: tuple[str, ...] = ("app.search.sources", "app.discussions.search_source")
+SOURCE_MODULES: tuple[str, ...] = (
+    "app.search.sources",
+    "app.discussions.search_source",
+    "app.workshops.search_source",
+)
 
 
 def _everyone(_user: User | None) -> frozenset[str]:

@@ -7,6 +7,7 @@ page written on close in ``app.workshops.summary``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -702,7 +703,7 @@ def set_state(
             first.status = ItemStatus.current
             session.add(first)
             workshop.current_item_id = first.id
-            _reset_timer(workshop, first)
+            reset_timer(workshop, first)
         notifications.workshop_started(
             session=session,
             workshop_id=workshop_id,
@@ -733,7 +734,7 @@ def set_state(
     return workshop
 
 
-def _reset_timer(workshop: Workshop, item: AgendaItem | None) -> None:
+def reset_timer(workshop: Workshop, item: AgendaItem | None) -> None:
     """A new item starts with its time box on a paused timer; the facilitator starts it."""
     workshop.timer_started_at = None
     workshop.timer_seconds = 0
@@ -749,8 +750,10 @@ def workshops_by_id(*, session: Session, ids: Iterable[int]) -> list[Workshop]:
 
 
 def search_version(workshop: Workshop) -> str:
-    """Changes whenever the workshop's searchable fields may have."""
-    return f"{workshop.state}-{as_utc(workshop.updated_at).isoformat()}"
+    """Changes whenever the workshop's searchable fields (title, goal, state, date) do."""
+    when = as_utc(workshop.starts_at).isoformat() if workshop.starts_at else ""
+    text = "\x1f".join((workshop.title, workshop.goal, str(workshop.state), when))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def workshop_versions(*, session: Session) -> dict[int, str]:
