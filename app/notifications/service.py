@@ -9,6 +9,7 @@ but accounts (pages and discussions import this one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -93,7 +94,7 @@ def _notify(
     recipients: Mapping[int, NotificationKind],
     *,
     actor: User | None,
-    page_id: int,
+    page_id: int | None,
     slug: str,
     title: str,
     url: str,
@@ -264,6 +265,51 @@ def thread_status_changed(
         url=_thread_url(thread_id),
         thread_id=thread_id,
         excerpt="Resolved" if resolved else "Reopened",
+    )
+
+
+# --- decisions (engineer D) ------------------------------------------------------------------
+
+
+def decision_recorded(
+    *,
+    session: Session,
+    ref: str,
+    title: str,
+    recipients: set[int],
+    actor: User | None,
+) -> None:
+    """A decision was accepted: tell its deciders and the people to inform (not the actor)."""
+    _notify(
+        session,
+        _ranked((NotificationKind.decision, sorted(recipients))),
+        actor=actor,
+        page_id=None,
+        slug="",
+        title=f"{ref}: {title}",
+        url=f"/decisions/{ref}",
+        excerpt=f"{ref} was accepted",
+    )
+
+
+def decision_review_due(
+    *,
+    session: Session,
+    ref: str,
+    title: str,
+    review_on: date,
+    recipients: set[int],
+) -> None:
+    """A decision's review date has come: tell its deciders."""
+    _notify(
+        session,
+        _ranked((NotificationKind.review_due, sorted(recipients))),
+        actor=None,
+        page_id=None,
+        slug="",
+        title=f"{ref}: {title}",
+        url=f"/decisions/{ref}",
+        excerpt=f"{ref} is due for review (review date {review_on.isoformat()})",
     )
 
 
