@@ -13,6 +13,7 @@ import argparse
 import random
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,7 +110,9 @@ def bench_save_visible(settings: Settings, rounds: int) -> None:
         author = accounts.system_actor()
         with open_session(engine, settings) as session:
             for i in range(rounds):
-                word = f"zqx{random.Random(i).randrange(10**9)}"
+                word = (
+                    f"zqx{uuid.uuid4().hex[:12]}"  # new every run: a repeat save would be a no-op
+                )
                 slug = f"bench/visible-{word}"
                 pages.save_page(
                     session=session,
