@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from app.core.errors import Invalid
 from app.workshops.models import ItemStatus, MemberRole, WorkshopState
 
 MAX_IDEA_CHARS = 2_000
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _one_line(value: str) -> str:
@@ -18,6 +20,15 @@ def _one_line(value: str) -> str:
 
 def _newlines(value: str) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _when(value: Any) -> Any:
+    """Empty form fields mean no date; a date and time without a zone is UTC."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _names(value: Any) -> list[str]:
@@ -101,6 +112,16 @@ class WorkshopCreate(BaseModel):
     def _people(cls, value: Any) -> list[str]:
         return _names(value)
 
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _starts_before(cls, value: Any) -> Any:
+        return _when(value)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _starts(cls, value: datetime | None) -> datetime | None:
+        return _when(value)  # type: ignore[no-any-return]
+
 
 class WorkshopUpdate(BaseModel):
     """Changes to a draft or scheduled workshop; fields left out stay as they are."""
@@ -120,6 +141,55 @@ class WorkshopUpdate(BaseModel):
     @classmethod
     def _goal(cls, value: str | None) -> str | None:
         return _newlines(value).strip() if value is not None else None
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _starts_before(cls, value: Any) -> Any:
+        return _when(value)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _starts(cls, value: datetime | None) -> datetime | None:
+        return _when(value)  # type: ignore[no-any-return]
+
+
+def _validated(model: type[_M], data: dict[str, Any]) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        raise Invalid(f"{where}: {first.get('msg')}", field=where) from None
+
+
+class WorkshopForm(BaseModel):
+    """The "new workshop" form: people as comma-separated usernames; the agenda comes next."""
+
+    title: str = Field(default="", max_length=200)
+    goal: str = Field(default="", max_length=5_000)
+    starts_at: str = Field(default="", max_length=40)
+    duration_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    facilitators: str = Field(default="", max_length=2_000)
+    participants: str = Field(default="", max_length=5_000)
+
+    def to_create(self) -> WorkshopCreate:
+        """The same input as the API takes."""
+        return _validated(WorkshopCreate, self.model_dump())
+
+
+class WorkshopEditForm(BaseModel):
+    """The details form of the plan screen."""
+
+    title: str = Field(default="", max_length=200)
+    goal: str = Field(default="", max_length=5_000)
+    starts_at: str = Field(default="", max_length=40)
+    duration_minutes: int = Field(default=120, ge=5, le=24 * 60)
+
+    def to_update(self) -> WorkshopUpdate:
+        """The same input as the API takes; an empty date removes it."""
+        data = self.model_dump()
+        data["clear_start"] = not self.starts_at.strip()
+        return _validated(WorkshopUpdate, data)
 
 
 class MemberAdd(BaseModel):

@@ -233,10 +233,17 @@ def _check_can_see(session: Session, workshop: Workshop, user: User | None) -> M
 
 
 def revision_of(*, session: Session, workshop_id: int, user: User | None) -> int:
-    """The workshop's revision, for live views to tell whether anything changed."""
+    """The workshop's revision (grows with every change to it, proposals' included)."""
+    return live_stamp(session=session, workshop_id=workshop_id, user=user)[0]
+
+
+def live_stamp(
+    *, session: Session, workshop_id: int, user: User | None
+) -> tuple[int, WorkshopState]:
+    """The workshop's revision and state, for live views to tell whether anything changed."""
     workshop = _find(session, workshop_id)
     _check_can_see(session, workshop, user)
-    return workshop.revision
+    return workshop.revision, workshop.state
 
 
 def _view(session: Session, workshop: Workshop, user: User | None) -> WorkshopView:
@@ -316,6 +323,25 @@ def list_workshops(*, session: Session, user: User | None, closed_limit: int = 5
         live=sorted((w for w in open_rows if w.state == WorkshopState.live), key=when),
         closed=closed,
     )
+
+
+def check_can_create(*, user: User | None) -> User:
+    """The user, if they may create workshops (for the "new workshop" form)."""
+    return accounts.require_user(user, "workshop.create")
+
+
+def get_plan(
+    *, session: Session, workshop_id: int, user: User | None
+) -> tuple[WorkshopView, dict[int, list[tuple[str, str]]]]:
+    """A workshop for its facilitators' plan screen, with the sections of each item's page."""
+    require_facilitator(session=session, workshop_id=workshop_id, user=user)
+    view = get_workshop(session=session, workshop_id=workshop_id, user=user)
+    sections = {
+        item.id or 0: discussions.section_choices(session=session, page=page)
+        for item in view.items
+        if (page := view.page_of(item)) is not None and not page.is_deleted
+    }
+    return view, sections
 
 
 # --- planning: create, edit, people, agenda -------------------------------------------------------

@@ -395,3 +395,65 @@
     }
   });
 })();
+
+/* --- workshops: the live room (poll guard, shared timer, idea box follows the current item) ---- */
+(function () {
+  "use strict";
+
+  // Skip a room poll while someone is using a control inside the room (a cluster name being
+  // typed, a select opened, a confirmation open): the swap would throw that away.
+  document.addEventListener("htmx:before:request", function (event) {
+    var el = event.target;
+    if (!el.classList || !el.classList.contains("ws-probe")) return;
+    var region = el.closest("#room");
+    if (!region) return;
+    var active = document.activeElement;
+    var busy = active && active !== document.body && region.contains(active)
+      && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+    var typed = Array.prototype.some.call(region.querySelectorAll("input[type=text], textarea"),
+      function (field) { return field.value.trim() !== ""; });
+    if (busy || typed || region.querySelector("details.confirm[open]")) event.preventDefault();
+  });
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  // The server sends the seconds left with every room; the browser counts down in between.
+  function tick() {
+    document.querySelectorAll("[data-ws-timer]").forEach(function (timer) {
+      var value = timer.querySelector("[data-ws-timer-value]");
+      if (!value || timer.getAttribute("data-remaining") === "") return;
+      if (!timer.hasAttribute("data-deadline")) {
+        var seconds = parseInt(timer.getAttribute("data-remaining"), 10) || 0;
+        timer.setAttribute("data-deadline", String(Date.now() + seconds * 1000));
+      }
+      var left = parseInt(timer.getAttribute("data-remaining"), 10) || 0;
+      if (timer.getAttribute("data-running") === "true") {
+        left = Math.max(0, Math.round((parseInt(timer.getAttribute("data-deadline"), 10) - Date.now()) / 1000));
+      }
+      value.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
+      timer.classList.toggle("is-low", left > 0 && left <= 60);
+      timer.classList.toggle("is-over", left === 0);
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+
+  // The idea box sits outside the polled room: keep its agenda item in step with the room.
+  function follow() {
+    var room = document.getElementById("room");
+    var form = document.querySelector("form[data-ws-compose]");
+    if (!room || !form) return;
+    var id = room.getAttribute("data-current-item");
+    var input = form.querySelector("[data-ws-item]");
+    var title = form.querySelector("[data-ws-item-title]");
+    if (!id) { form.hidden = true; return; }
+    form.hidden = false;
+    if (input && input.value !== id) {
+      input.value = id;
+      if (title) title.textContent = room.getAttribute("data-current-title") || "";
+      form.classList.add("is-moved");
+      setTimeout(function () { form.classList.remove("is-moved"); }, 2500);
+    }
+  }
+  document.addEventListener("htmx:after:swap", function () { follow(); tick(); });
+})();
