@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from app.accounts.models import User
 from app.core.db import begin_write, settings_of
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from app.core.time import as_utc, utcnow
+from app.decisions import service as decisions
 from app.pages import diff as diffs
 from app.pages import service as pages
 from app.pages.models import Page
@@ -93,6 +94,7 @@ class ProposalView:
     responses: list[ResponseView] = field(default_factory=list)
     changes: list[ChangeView] = field(default_factory=list)
     mine: ProposalResponse | None = None  # the viewer's response to the current version
+    decision_ref: str = ""  # DEC-0001 once accepted
     can_respond: bool = False
     can_edit: bool = False
     can_close: bool = False
@@ -261,10 +263,16 @@ def _views(
     page_map = pages.pages_by_id(
         session=session, ids={c.page_id for cs in changes.values() for c in cs}
     )
+    decided = decisions.decisions_by_id(
+        session=session, ids={p.decision_id for p in proposals if p.decision_id}
+    )
     views = []
     for p in proposals:
         pid = p.id or 0
         rs = responses.get(pid, [])
+        if tallies[pid].hidden:
+            # who responded how would give the hidden results away: only one's own shows
+            rs = [r for r in rs if user is not None and r.user_id == user.id]
         view = ProposalView(
             proposal=p,
             author=users.get(p.author_id or 0),
@@ -274,6 +282,8 @@ def _views(
             responses=[ResponseView(r, users.get(r.user_id), r.version == p.version) for r in rs],
             changes=[_change_view(session, c, page_map[c.page_id]) for c in changes.get(pid, [])],
         )
+        if p.decision_id in decided:
+            view.decision_ref = decisions.ref(decided[p.decision_id].number)
         if full and user is not None:
             view.mine = next(
                 (r for r in rs if r.user_id == user.id and r.version == p.version), None
@@ -410,10 +420,92 @@ def proposals_by_id(*, session: Session, ids: Sequence[int]) -> list[Proposal]:
     return list(session.exec(select(Proposal).where(col(Proposal.id).in_(list(ids)))))
 
 
+def workshop_proposals_ids(*, session: Session, workshop_id: int) -> list[int]:
+    """Ids of a workshop's proposals (no permission check: for the search seam)."""
+    stmt = select(Proposal.id).where(Proposal.workshop_id == workshop_id)
+    return [pid for pid in session.exec(stmt) if pid is not None]
+
+
 def search_versions(*, session: Session) -> dict[int, str]:
     """Every proposal id with something that changes when its search document changes."""
-    rows = session.exec(select(Proposal.id, Proposal.updated_at, Proposal.state))
-    return {pid or 0: f"{as_utc(at).timestamp()}-{state}" for pid, at, state in rows}
+    return {p.id or 0: search_version(p) for p in session.exec(select(Proposal))}
+
+
+def search_version(p: Proposal) -> str:
+    """What changes when the proposal's search document changes."""
+    return f"{as_utc(p.updated_at).timestamp()}-{p.state}"
+
+
+@dataclass
+class ProposalDraft:
+    """What the new-proposal form starts with, taken from its source."""
+
+    source: ProposalSource = ProposalSource.none
+    source_id: int | None = None
+    title: str = ""
+    description: str = ""
+    source_label: str = ""
+    source_url: str = ""
+    page: Page | None = None
+    base: int = 0
+    page_title: str = ""
+    body: str = ""
+
+
+def draft_proposal(
+    *,
+    session: Session,
+    user: User | None,
+    idea: int | None = None,
+    thread: int | None = None,
+    page: str | None = None,
+) -> ProposalDraft:
+    """A new proposal prefilled from an idea, a thread or a page (whose text is then edited)."""
+    me = accounts.require_user(user, "proposal.create")
+    if idea is not None:
+        found = workshops.get_idea(session=session, idea_id=idea, user=me)
+        room = workshops.get_workshop(session=session, workshop_id=found.workshop_id, user=me)
+        return ProposalDraft(
+            source=ProposalSource.idea,
+            source_id=idea,
+            title=_first_line(found.body),
+            description=found.body,
+            source_label=f"an idea in the workshop “{room.workshop.title}”",
+            source_url=f"/workshops/{found.workshop_id}",
+        )
+    if thread is not None:
+        from app.discussions import service as discussions
+
+        tv = discussions.get_thread(session=session, thread_id=thread, user=me)
+        first = tv.first
+        body = first.comment.body if first is not None and first.visible else ""
+        return ProposalDraft(
+            source=ProposalSource.thread,
+            source_id=thread,
+            title=tv.thread.title or _first_line(body),
+            description=body,
+            source_label=f"a discussion on “{tv.page.title}”",
+            source_url=f"/threads/{thread}",
+        )
+    if page is not None:
+        found_page = pages.get_page(session=session, slug=page.strip("/"), user=me)
+        rev = pages.current_revision(session=session, page=found_page)
+        return ProposalDraft(
+            source=ProposalSource.page_edit,
+            title=f"Change “{found_page.title}”",
+            source_label=f"a suggested edit of “{found_page.title}”",
+            source_url=f"/wiki/{found_page.slug}",
+            page=found_page,
+            base=rev.number,
+            page_title=rev.title,
+            body=rev.body,
+        )
+    return ProposalDraft()
+
+
+def _first_line(text: str) -> str:
+    line = next((x.strip(" #*-") for x in text.splitlines() if x.strip()), "")
+    return line if len(line) <= 120 else line[:119] + "…"
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -439,6 +531,13 @@ def _check_closes_at(closes_at: datetime | None) -> datetime | None:
     if when <= utcnow():
         raise Invalid("The closing time must be in the future.", field="closes_at")
     return when
+
+
+def _same_time(a: datetime | None, b: datetime | None) -> bool:
+    # the form's datetime-local input has minutes only
+    if a is None or b is None:
+        return a is b
+    return abs(as_utc(a) - as_utc(b)) < timedelta(minutes=1)
 
 
 def _touch(session: Session, p: Proposal) -> None:
@@ -567,7 +666,9 @@ def edit_proposal(
     if not _may_edit(session, p, me):
         raise Forbidden("Only the author or a facilitator can edit this proposal.")
     _check_text(session, data.title, data.description, data.options)
-    closes_at = p.closes_at if data.closes_at == p.closes_at else _check_closes_at(data.closes_at)
+    closes_at = p.closes_at if _same_time(data.closes_at, p.closes_at) else data.closes_at
+    if closes_at is not p.closes_at:
+        closes_at = _check_closes_at(closes_at)
     responded = session.exec(
         select(func.count())
         .select_from(ProposalResponse)
