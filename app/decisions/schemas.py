@@ -235,3 +235,75 @@ class CurrentAnswer(BaseModel):
     asked: str
     current: DecisionRead
     chain: list[str] = Field(description="DEC refs from the one asked to the one in force")
+
+
+# --- the HTML form --------------------------------------------------------------------------
+
+
+class DecisionForm(BaseModel):
+    """What the decision form posts: flat fields, options as parallel lists, people as text."""
+
+    title: str = ""
+    context: str = ""
+    drivers: str = ""
+    option_name: list[str] = Field(default_factory=list)
+    option_pros: list[str] = Field(default_factory=list)
+    option_cons: list[str] = Field(default_factory=list)
+    chosen_option: str = ""
+    rationale: str = ""
+    consequences: str = ""
+    method: str = "consent"
+    decided_on: str = ""
+    review_on: str = ""
+    tags: str = ""
+    deciders: str = ""
+    consulted: str = ""
+    informed: str = ""
+    workshop_id: str = ""
+    proposal_id: str = ""
+    thread_ids: str = ""
+    pages: str = Field(default="", description="one page a line: slug or slug#section")
+    supersedes: str = ""
+    status: str = "draft"
+    reason: str = ""
+
+    def fields(self) -> dict[str, object]:
+        """The values as the API shapes expect them (empty strings become None)."""
+        options = [
+            {"name": n, "pros": p, "cons": c}
+            for n, p, c in zip(
+                self.option_name,
+                [*self.option_pros, *[""] * len(self.option_name)],
+                [*self.option_cons, *[""] * len(self.option_name)],
+                strict=False,
+            )
+            if n.strip() or p.strip() or c.strip()
+        ]
+        pages = []
+        for line in self.pages.splitlines():
+            slug, _, section = line.strip().partition("#")
+            if slug.strip():
+                pages.append({"slug": slug.strip(), "section": section.strip()})
+        return {
+            "title": self.title,
+            "context": self.context,
+            "drivers": self.drivers,
+            "options": options,
+            "chosen_option": self.chosen_option,
+            "rationale": self.rationale,
+            "consequences": self.consequences,
+            "method": self.method,
+            "decided_on": self.decided_on or None,
+            "review_on": self.review_on or None,
+            "tags": self.tags,
+            "deciders": self.deciders,
+            "consulted": self.consulted,
+            "informed": self.informed,
+            "workshop_id": self.workshop_id.strip() or None,
+            "proposal_id": self.proposal_id.strip() or None,
+            "thread_ids": [t.lstrip("#") for t in self.thread_ids.replace(",", " ").split()],
+            "pages": pages,
+            "supersedes": self.supersedes,
+            "status": self.status,
+            "reason": self.reason,
+        }

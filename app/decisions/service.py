@@ -7,6 +7,7 @@ current answer, page governance) live in ``app.decisions.views``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -57,6 +58,7 @@ from app.decisions.views import (
 from app.discussions import service as discussions
 from app.notifications import service as notifications
 from app.pages import service as pages
+from app.pages.models import Page
 from app.search import service as search
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "find_by_number",
     "get_decision",
     "get_record",
+    "governed_notes",
     "governed_sections",
     "governing",
     "link_revision",
@@ -79,6 +82,7 @@ __all__ = [
     "revision_decisions",
     "search_versions",
     "send_review_reminders",
+    "supersede_decision",
     "today",
     "update_decision",
     "workshop_decisions",
@@ -411,6 +415,17 @@ def update_decision(
     return decision
 
 
+def supersede_decision(
+    *, session: Session, number: int, data: DecisionCreate, user: User | None
+) -> Decision:
+    """A new decision (draft or proposed) that will replace DEC-``number`` once accepted."""
+    accounts.require_user(user, "decision.record")
+    if find_by_number(session=session, number=number) is None:
+        raise NotFound(f"There is no decision {ref(number)}.")
+    data = data.model_copy(update={"supersedes": ref(number)})
+    return create_decision(session=session, data=data, user=user)
+
+
 def _accepted(session: Session, decision: Decision, actor: User | None) -> None:
     """What accepting does besides the status: date it, replace what it supersedes, notify."""
     decision.decided_on = decision.decided_on or today()
@@ -638,6 +653,32 @@ def record_from_proposal(
     _accepted(session, decision, actor)
     _changed(session, decision)
     return decision
+
+
+@dataclass(frozen=True)
+class GovernedSection:
+    """A section of a page that a decision in force governs (for the editor's notice)."""
+
+    heading_id: str
+    heading: str
+    ref: str
+    title: str
+
+
+def governed_notes(*, session: Session, page: Page | None) -> list[GovernedSection]:
+    """The governed sections of a page with their headings and decisions, for the editor."""
+    if page is None or page.is_deleted:
+        return []
+    found = governed_sections(session=session, page_id=page.id or 0)
+    if not found:
+        return []
+    texts = dict(discussions.section_choices(session=session, page=page))
+    return [
+        GovernedSection(
+            heading_id=sid, heading=texts.get(sid, sid), ref=ref(d.number), title=d.title
+        )
+        for sid, d in found.items()
+    ]
 
 
 def link_revision(*, session: Session, decision: Decision, page_id: int, revision: int) -> None:

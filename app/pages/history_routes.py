@@ -13,6 +13,7 @@ from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.core.templating import is_htmx, render
 from app.core.time import as_utc
+from app.decisions import service as decisions
 from app.discussions import service as discussions
 from app.pages import history, service, structure
 
@@ -55,6 +56,7 @@ def page_history(
         "next_before": next_before,
         "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
         "can_edit": accounts.can(user, "page.revert"),
+        "revision_decisions": decisions.revision_decisions(session=session, page_id=page.id or 0),
     }
     block = "rows" if is_htmx(request) and before else None
     return render(request, "pages/history.html", ctx, block=block)

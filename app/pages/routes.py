@@ -11,6 +11,7 @@ from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Invalid, TooLarge
 from app.core.templating import redirect, render
+from app.decisions import service as decisions
 from app.discussions import routes as discussion_routes
 from app.discussions import service as discussions
 from app.notifications import service as notifications
@@ -95,6 +96,8 @@ def view(
         "tree": sidebar(session, page.slug, user),
         "backlinks": structure.backlinks(session=session, slug=page.slug, user=user),
         "can_edit": accounts.can(user, "page.edit"),
+        "governing": decisions.governing(session=session, page_id=page.id or 0),
+        "governed_sections": decisions.governed_sections(session=session, page_id=page.id or 0),
         "watching": notifications.is_watching(session=session, page_id=page.id or 0, user=user)
         if accounts.can(user, "page.watch")
         else None,
@@ -188,6 +191,7 @@ def edit_form(
         "templates": structure.list_templates(session=session, user=user) if page is None else [],
         "template": template,
         "preview": service.render_preview(session=session, body=form.body, user=user),
+        "governed": decisions.governed_notes(session=session, page=page),
     }
     return render(request, "pages/edit.html", ctx)
 
