@@ -20,8 +20,10 @@ from app.pages import transfer
 app = typer.Typer(help="Atrium: co-design your IT operating model.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Decision records.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(decisions_app, name="decisions")
 console = Console(stderr=True)
 
 
@@ -151,6 +153,19 @@ def reindex() -> None:
         except DomainError as exc:
             raise _fail(exc) from exc
     console.print(f"{count} documents indexed with the {settings.search_backend} backend.")
+
+
+@decisions_app.command("review")
+def decisions_review() -> None:
+    """Notify the deciders of accepted decisions whose review date has come (once per date).
+
+    The server runs this check every hour by itself; use this from cron when it is not running.
+    """
+    from app.decisions import reminders
+
+    settings = Settings()
+    due = reminders.run_once(make_engine(settings), settings)
+    console.print(f"{due} decision{'s' if due != 1 else ''} due for review; deciders notified.")
 
 
 @user_app.command("add")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -397,3 +398,35 @@ def test_record_renders_sanitised_markdown(session: Session, fran: User, rita: U
     assert "<script>" not in record.html["context"]
     assert "<strong>waits a month</strong>" in record.options_html[1]["cons"]
     assert record.options_html[0]["chosen"] == "yes"
+
+
+def test_cli_review_command(tmp_path: Path) -> None:
+    """`atrium decisions review` runs the same idempotent check as the server."""
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    run = CliRunner(env={"ATRIUM_DATA_DIR": str(tmp_path / "cli"), "ATRIUM_SECRET_KEY": "k"})
+    assert run.invoke(app, ["migrate"]).exit_code == 0
+    result = run.invoke(app, ["decisions", "review"])
+    assert result.exit_code == 0, result.output
+    assert "0 decisions due for review" in result.output
+
+
+def test_review_task_runs_at_start_up(engine: Engine, settings: Settings, fran: User) -> None:
+    import asyncio
+
+    from app.decisions import reminders
+
+    with open_session(engine, settings) as s:
+        me = s.get(User, fran.id)
+        d = service.create_decision(session=s, data=_data(review_on=service.today()), user=me)
+        service.change_status(session=s, number=d.number, action="accept", user=me)
+
+    async def run() -> None:
+        async with reminders.review_task(engine, settings, interval=60):
+            await asyncio.sleep(0.3)
+
+    asyncio.run(run())
+    with open_session(engine, settings) as s:
+        assert s.get(Decision, d.id).review_notified_on == service.today()  # type: ignore[union-attr]
