@@ -411,7 +411,7 @@ def _new_item(
     session: Session, user: User, workshop_id: int, position: int, data: AgendaItemCreate
 ) -> AgendaItem:
     page, section = _item_target(session, user, data.page, data.section)
-    item = AgendaItem(
+    return AgendaItem(
         workshop_id=workshop_id,
         position=position,
         title=_item_title(data.title, data.question, page)[:200],
@@ -421,8 +421,6 @@ def _new_item(
         timebox_minutes=data.timebox_minutes,
         dots_per_participant=data.dots_per_participant,
     )
-    session.add(item)
-    return item
 
 
 def create_workshop(*, session: Session, data: WorkshopCreate, user: User | None) -> Workshop:
@@ -434,6 +432,8 @@ def create_workshop(*, session: Session, data: WorkshopCreate, user: User | None
     for person in facilitators:
         _check_facilitator_role(person)
     participants = _people(session, data.participants)
+    # every item is checked before anything is written
+    items = [_new_item(session, me, 0, n, item) for n, item in enumerate(data.items)]
     now = utcnow()
     workshop = Workshop(
         title=title,
@@ -454,8 +454,9 @@ def create_workshop(*, session: Session, data: WorkshopCreate, user: User | None
         roles.setdefault(person.id or 0, MemberRole.participant)
     for uid, role in roles.items():
         session.add(WorkshopMember(workshop_id=wid, user_id=uid, role=role))
-    for position, item in enumerate(data.items):
-        _new_item(session, me, wid, position, item)
+    for item in items:
+        item.workshop_id = wid
+        session.add(item)
     search.enqueue(session=session, kind="workshop", ref_id=wid)
     session.commit()
     return workshop
@@ -599,6 +600,7 @@ def add_item(
         raise Invalid(f"An agenda has at most {MAX_ITEMS} items.")
     position = (items[-1].position + 1) if items else 0
     item = _new_item(session, me, workshop_id, position, data)
+    session.add(item)
     bump(workshop)
     session.add(workshop)
     session.commit()
