@@ -280,7 +280,7 @@ def test_restricted_documents_are_never_revealed(
 
 
 def test_unregistered_kinds_wait_in_the_outbox(session: Session, indexer: Indexer) -> None:
-    service.enqueue(session=session, kind="workshop", ref_id=1)
+    service.enqueue(session=session, kind="no-such-kind", ref_id=1)
     session.commit()
     indexer.drain()
     assert service.pending_changes(session=session) >= 1
