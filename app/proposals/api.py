@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
 from app.proposals import closing, service
-from app.proposals.models import ProposalVersion, Stance
+from app.proposals.models import Stance
 from app.proposals.schemas import (
     ChangeRead,
     ChangeUpdate,
@@ -217,18 +216,14 @@ def withdraw(proposal_id: int, session: SessionDep, user: OptionalUser) -> Propo
 @router.get("/proposals/{proposal_id}/versions", responses=ERRORS)
 def versions(proposal_id: int, session: SessionDep, user: OptionalUser) -> list[VersionRead]:
     """Every version of the proposal's text, the current one last."""
-    texts: list[ProposalVersion] = service.versions(
-        session=session, proposal_id=proposal_id, user=user
-    )
-    users = accounts.users_by_id(session=session, ids={v.author_id for v in texts})
     return [
         VersionRead(
-            version=v.version,
-            title=v.title,
-            description=v.description,
-            options=list(v.options),
-            author=users[v.author_id].username if v.author_id in users else None,
-            created_at=v.created_at,
+            version=v.text.version,
+            title=v.text.title,
+            description=v.text.description,
+            options=list(v.text.options),
+            author=v.author.username if v.author else None,
+            created_at=v.since,
         )
-        for v in texts
+        for v in service.versions(session=session, proposal_id=proposal_id, user=user)
     ]

@@ -390,7 +390,14 @@ def tally_stamp(*, session: Session, proposal_id: int, user: User | None) -> str
     return f"{p.state}-{p.version}-{as_utc(p.updated_at).timestamp()}-{_past_closing(p)}"
 
 
-def versions(*, session: Session, proposal_id: int, user: User | None) -> list[ProposalVersion]:
+@dataclass
+class VersionView:
+    text: ProposalVersion
+    author: User | None
+    since: datetime  # when this version became the current one
+
+
+def versions(*, session: Session, proposal_id: int, user: User | None) -> list[VersionView]:
     """Every version of the proposal's text, the current one last."""
     p = _load(session, proposal_id)
     _require_read(session, p, user)
@@ -408,9 +415,15 @@ def versions(*, session: Session, proposal_id: int, user: User | None) -> list[P
         description=p.description,
         options=list(p.options),
         author_id=p.author_id,
-        created_at=earlier[-1].created_at if earlier else p.created_at,
     )
-    return [*earlier, current]
+    texts = [*earlier, current]
+    # a snapshot is taken when the next version starts
+    starts = [p.created_at, *(v.created_at for v in earlier)]
+    users = accounts.users_by_id(session=session, ids={v.author_id for v in texts})
+    return [
+        VersionView(v, users.get(v.author_id or 0), since)
+        for v, since in zip(texts, starts, strict=True)
+    ]
 
 
 def proposals_by_id(*, session: Session, ids: Sequence[int]) -> list[Proposal]:

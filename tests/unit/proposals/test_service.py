@@ -352,7 +352,7 @@ def test_editing_after_responses_makes_a_new_version(
     assert view.mine is None  # quinn may respond again to version 2
     _respond(session, p, quinn, Stance.disagree)
     texts = service.versions(session=session, proposal_id=pid, user=quinn)
-    assert [(v.version, v.description) for v in texts] == [
+    assert [(v.text.version, v.text.description) for v in texts] == [
         (1, "v1 text, typo fixed"),
         (2, "v2 text"),
     ]
