@@ -111,9 +111,9 @@ def test_facilitator_creates_plans_and_starts_a_workshop(client: TestClient) -> 
         follow_redirects=False,
     )
     assert added.status_code == 303
-    plan = client.get(plan_url).text
-    assert "Who owns?" in plan
-    assert 'value="h-owners"' in plan  # the page's sections are offered
+    planned = client.get(plan_url).text
+    assert "Who owns?" in planned
+    assert 'value="h-owners"' in planned  # the page's sections are offered
     started = client.post(
         f"/workshops/{wid}/state",
         data={"state": "live", "csrf_token": token},
