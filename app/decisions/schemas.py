@@ -169,6 +169,12 @@ class LogFilters(BaseModel):
     decider: str = Field(default="", max_length=64)
     review: ReviewFilter = ""
 
+    @field_validator("workshop", "since", "until", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        # the log's filter form sends empty fields as empty strings
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 # --- output ------------------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ class LinkView:
     link: DecisionLink
     page: Page | None = None
     thread_title: str = ""
+    section_title: str = ""
 
 
 @dataclass
@@ -247,6 +248,7 @@ def get_record(*, session: Session, number: int, user: User | None) -> Record:
         }
         for o in d.options
     ]
+    _section_titles(session, view.page_links)
     versions = list(
         session.exec(
             select(DecisionVersion)
@@ -257,6 +259,21 @@ def get_record(*, session: Session, number: int, user: User | None) -> Record:
     return Record(
         view=view, html=html, options_html=options, chain=_chain(session, d), versions=versions
     )
+
+
+def _section_titles(session: Session, links: list[LinkView]) -> None:
+    """Fill in the heading text of linked sections (the heading may have been renamed since)."""
+    from app.discussions import service as discussions  # lazily: discussions import pages
+
+    texts: dict[int, dict[str, str]] = {}
+    for lv in links:
+        if not lv.link.section or lv.page is None or lv.page.is_deleted:
+            continue
+        if lv.page.id not in texts:
+            texts[lv.page.id or 0] = dict(
+                discussions.section_choices(session=session, page=lv.page)
+            )
+        lv.section_title = texts[lv.page.id or 0].get(lv.link.section, "")
 
 
 def decision_versions(

@@ -191,6 +191,9 @@ def test_log_filters_and_paging(client: TestClient, session: Session) -> None:
     assert "Weekly triage" in client.get("/decisions?decider=fran&since=2000-01-01").text
     assert "No decisions match" in client.get("/decisions?review=due").text
     assert client.get("/decisions?status=bogus").status_code == 422
+    blank = client.get("/decisions?status=&tag=&under=&decider=&workshop=&since=&until=")
+    assert blank.status_code == 200
+    assert "DEC-0002" in blank.text
     api = client.get("/api/v1/decisions?status=accepted&limit=1").json()
     assert api["total"] == 1
     assert api["items"][0]["ref"] == "DEC-0001"
