@@ -2,7 +2,8 @@
 
 Accepted text is frozen: it changes only by ``amend_decision`` (the earlier text is kept as a
 ``DecisionVersion``) or by a new decision that supersedes it. Reads (the log, a record, the
-current answer, page governance) live in ``app.decisions.views``.
+current answer, page governance) live in ``app.decisions.views``; checks and write steps in
+``app.decisions.rules``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.core.db import begin_write, is_sqlite
+from app.core.db import begin_write
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.time import utcnow
+from app.decisions import rules
 from app.decisions.models import (
     Decision,
     DecisionLink,
@@ -35,7 +36,6 @@ from app.decisions.schemas import (
     DecisionLinks,
     DecisionText,
     DecisionUpdate,
-    PageLinkIn,
     Transition,
 )
 from app.decisions.views import (
@@ -57,7 +57,6 @@ from app.decisions.views import (
 )
 from app.discussions import service as discussions
 from app.notifications import service as notifications
-from app.pages import service as pages
 from app.pages.models import Page
 from app.search import service as search
 
@@ -87,9 +86,6 @@ __all__ = [
     "update_decision",
     "workshop_decisions",
 ]
-
-# an arbitrary constant: the PostgreSQL advisory lock that serialises DEC numbering
-_NUMBER_LOCK = 0x44454331
 
 _FROZEN = (
     "{ref} is {status}; its text is frozen. Amend it (a new version with a reason) "
@@ -125,266 +121,34 @@ class ProposalLike(Protocol):
     def workshop_id(self) -> int | None: ...
 
 
-# --- checks -------------------------------------------------------------------------------------
-
-
-def _next_number(session: Session) -> int:
-    """The next DEC number; the caller holds the write transaction.
-
-    SQLite writers are serialised by BEGIN IMMEDIATE; on PostgreSQL an advisory lock held to the
-    end of the transaction does it. The unique constraint on ``number`` is the backstop.
-    """
-    if not is_sqlite(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _NUMBER_LOCK})
-    highest = session.exec(select(func.max(Decision.number))).one()
-    return int(highest or 0) + 1
-
-
-def _locked(session: Session, number: int) -> Decision:
-    stmt = select(Decision).where(Decision.number == number)
-    if not is_sqlite(session):
-        stmt = stmt.with_for_update()
-    decision = session.exec(stmt).first()
-    if decision is None:
-        raise NotFound(f"There is no decision {ref(number)}.")
-    return decision
-
-
-def _check_review(review_on: date | None, *, previous: date | None = None) -> None:
-    if review_on is not None and review_on != previous and review_on < today():
-        raise Invalid(
-            f"The review date {review_on.isoformat()} is in the past; pick today or a later day.",
-            field="review_on",
-        )
-
-
-def _check_text(data: DecisionText) -> None:
-    if not data.title:
-        raise Invalid("A decision needs a title.", field="title")
-    names = [o.name for o in data.options]
-    if any(not n for n in names):
-        raise Invalid("Every option considered needs a name.", field="options")
-    if len({n.lower() for n in names}) != len(names):
-        raise Invalid("Two options have the same name; give each a distinct one.", field="options")
-    if (
-        data.chosen_option
-        and names
-        and data.chosen_option.lower() not in {n.lower() for n in names}
-    ):
-        raise Invalid(
-            f"The chosen option {data.chosen_option!r} is not one of the options considered.",
-            field="chosen_option",
-        )
-
-
-def _people(session: Session, data: DecisionText) -> list[tuple[int, PersonRole]]:
-    wanted = {
-        PersonRole.decider: data.deciders,
-        PersonRole.consulted: data.consulted,
-        PersonRole.informed: data.informed,
-    }
-    found = accounts.users_by_username(
-        session=session, names=[n for names in wanted.values() for n in names]
-    )
-    unknown = [n for names in wanted.values() for n in names if n.lower() not in found]
-    if unknown:
-        listed = ", ".join(f"@{n}" for n in dict.fromkeys(unknown))
-        raise Invalid(f"There is no user {listed}. Check the spelling.", field="deciders")
-    return [(found[n.lower()].id or 0, role) for role, names in wanted.items() for n in names]
-
-
-def _set_people(session: Session, decision: Decision, people: list[tuple[int, PersonRole]]) -> None:
-    session.execute(delete(DecisionPerson).where(col(DecisionPerson.decision_id) == decision.id))
-    for uid, role in dict.fromkeys(people):
-        session.add(DecisionPerson(decision_id=decision.id or 0, user_id=uid, role=role))
-
-
-def _page_links(session: Session, links: list[PageLinkIn]) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    for link in links:
-        page = pages.find_page(session=session, slug=link.slug)
-        if page is None:
-            raise Invalid(f"There is no page {link.slug!r} to link.", field="pages")
-        if link.section:
-            sections = dict(discussions.section_choices(session=session, page=page))
-            if link.section not in sections:
-                raise Invalid(
-                    f"The page {link.slug!r} has no section {link.section!r}.", field="pages"
-                )
-        out.append((page.id or 0, link.section))
-    return list(dict.fromkeys(out))
-
-
-def _thread_links(session: Session, ids: list[int], user: User | None) -> list[int]:
-    for tid in ids:
-        try:
-            discussions.get_thread(session=session, thread_id=tid, user=user)
-        except NotFound:
-            raise Invalid(f"There is no discussion #{tid} to link.", field="thread_ids") from None
-    return list(dict.fromkeys(ids))
-
-
-Links = tuple[list[tuple[int, str]], list[int]]
-
-
-def _checked_links(session: Session, data: DecisionLinks, user: User | None) -> Links:
-    """The pages (with sections) and threads to link, checked before anything is written."""
-    return _page_links(session, data.pages), _thread_links(session, data.thread_ids, user)
-
-
-def _set_links(session: Session, decision: Decision, links: Links) -> None:
-    page_links, thread_ids = links
-    session.execute(
-        delete(DecisionLink).where(
-            col(DecisionLink.decision_id) == decision.id,
-            col(DecisionLink.kind).in_([LinkKind.page, LinkKind.thread]),
-        )
-    )
-    for page_id, section in page_links:
-        session.add(
-            DecisionLink(
-                decision_id=decision.id or 0, kind=LinkKind.page, page_id=page_id, section=section
-            )
-        )
-    for tid in thread_ids:
-        session.add(DecisionLink(decision_id=decision.id or 0, kind=LinkKind.thread, thread_id=tid))
-
-
-def _check_origin(session: Session, data: DecisionLinks, user: User | None) -> None:
-    """The workshop and proposal linked must exist and be readable."""
-    if data.workshop_id is not None:
-        from app.workshops import service as workshops
-
-        try:
-            workshops.get_workshop(session=session, workshop_id=data.workshop_id, user=user)
-        except NotFound:
-            raise Invalid(
-                f"There is no workshop #{data.workshop_id}.", field="workshop_id"
-            ) from None
-    if data.proposal_id is not None:
-        from app.proposals import service as proposals
-
-        try:
-            proposals.get_proposal(session=session, proposal_id=data.proposal_id, user=user)
-        except NotFound:
-            raise Invalid(
-                f"There is no proposal #{data.proposal_id}.", field="proposal_id"
-            ) from None
-
-
-def _supersede_target(
-    session: Session, decision: Decision | None, target_ref: str
-) -> Decision | None:
-    """The decision ``decision`` (None: a new one) would replace; checked, nothing written."""
-    if not target_ref.strip():
-        return None
-    number = parse_ref(target_ref, field="supersedes")
-    target = find_by_number(session=session, number=number)
-    if target is None:
-        raise Invalid(f"There is no decision {ref(number)} to supersede.", field="supersedes")
-    if decision is not None:
-        if target.id == decision.id:
-            raise Invalid("A decision cannot supersede itself.", field="supersedes")
-        seen: set[int] = set()
-        walk: Decision | None = target
-        while walk is not None and walk.supersedes_id and walk.id not in seen:
-            seen.add(walk.id or 0)
-            if walk.supersedes_id == decision.id:
-                raise Invalid(
-                    f"{ref(target.number)} already (indirectly) supersedes "
-                    f"{ref(decision.number)}; superseding it back would make a cycle.",
-                    field="supersedes",
-                )
-            walk = session.get(Decision, walk.supersedes_id)
-    if target.status not in (DecisionStatus.accepted, DecisionStatus.deprecated):
-        raise Invalid(
-            f"{ref(target.number)} is {target.status}; only an accepted or deprecated "
-            "decision can be superseded.",
-            field="supersedes",
-        )
-    mine = decision.id if decision is not None else None
-    if target.superseded_by_id is not None and target.superseded_by_id != mine:
-        other = session.get(Decision, target.superseded_by_id)
-        raise Conflict(
-            f"{ref(target.number)} is already being superseded by "
-            f"{ref(other.number) if other else 'another decision'}."
-        )
-    return target
-
-
-def _link_supersedes(session: Session, decision: Decision, target: Decision | None) -> None:
-    """Make ``decision`` replace ``target`` (links both ways), releasing an earlier target."""
-    previous = session.get(Decision, decision.supersedes_id) if decision.supersedes_id else None
-    if previous is not None and (target is None or previous.id != target.id):
-        previous.superseded_by_id = None
-        _changed(session, previous)
-    decision.supersedes_id = target.id if target is not None else None
-    if target is not None:
-        target.superseded_by_id = decision.id
-        _changed(session, target)
-
-
-def _apply_text(decision: Decision, data: DecisionText) -> None:
-    decision.title = data.title
-    decision.context = data.context
-    decision.drivers = data.drivers
-    decision.options = [o.model_dump() for o in data.options]
-    decision.chosen_option = data.chosen_option
-    decision.rationale = data.rationale
-    decision.consequences = data.consequences
-    decision.method = data.method
-    decision.decided_on = data.decided_on
-    if data.review_on != decision.review_on:
-        decision.review_notified_on = None
-    decision.review_on = data.review_on
-    decision.tags = data.tags
-    decision.updated_at = utcnow()
-
-
-def _changed(session: Session, decision: Decision) -> None:
-    session.add(decision)
-    session.flush()
-    search.enqueue(session=session, kind="decision", ref_id=decision.id or 0)
-    if decision.workshop_id is not None:
-        _touch_workshop(session, decision.workshop_id)
-
-
-def _touch_workshop(session: Session, workshop_id: int) -> None:
-    try:
-        from app.workshops import service as workshops
-    except ImportError:  # pragma: no cover - until the workshops domain lands
-        return
-    workshops.touch(session=session, workshop_id=workshop_id)
-
-
 # --- use cases ----------------------------------------------------------------------------------
 
 
 def create_decision(*, session: Session, data: DecisionCreate, user: User | None) -> Decision:
     """Record a new decision as a draft (or proposed), DEC-n numbered."""
     me = accounts.require_user(user, "decision.record")
-    _check_text(data)
-    _check_review(data.review_on)
+    rules.check_text(data)
+    rules.check_review(data.review_on)
     begin_write(session)
-    people = _people(session, data)
-    _check_origin(session, data, me)
-    links = _checked_links(session, data, me)
-    target = _supersede_target(session, None, data.supersedes)
+    people = rules.people(session, data)
+    rules.check_origin(session, data, me)
+    links = rules.checked_links(session, data, me)
+    target = rules.supersede_target(session, None, data.supersedes)
     decision = Decision(
-        number=_next_number(session),
+        number=rules.next_number(session),
         title=data.title,
         status=DecisionStatus(data.status),
         workshop_id=data.workshop_id,
         proposal_id=data.proposal_id,
         created_by_id=me.id,
     )
-    _apply_text(decision, data)
+    rules.apply_text(decision, data)
     session.add(decision)
     session.flush()
-    _set_people(session, decision, people)
-    _set_links(session, decision, links)
-    _link_supersedes(session, decision, target)
-    _changed(session, decision)
+    rules.set_people(session, decision, people)
+    rules.set_links(session, decision, links)
+    rules.link_supersedes(session, decision, target)
+    rules.changed(session, decision)
     session.commit()
     return decision
 
@@ -394,23 +158,23 @@ def update_decision(
 ) -> Decision:
     """Change the text and links of a draft or proposed decision."""
     me = accounts.require_user(user, "decision.record")
-    _check_text(data)
+    rules.check_text(data)
     begin_write(session)
-    decision = _locked(session, number)
+    decision = rules.locked(session, number)
     if decision.status not in (DecisionStatus.draft, DecisionStatus.proposed):
         raise Conflict(_FROZEN.format(ref=ref(number), status=decision.status))
-    _check_review(data.review_on, previous=decision.review_on)
-    people = _people(session, data)
-    _check_origin(session, data, me)
-    links = _checked_links(session, data, me)
-    target = _supersede_target(session, decision, data.supersedes)
-    _apply_text(decision, data)
+    rules.check_review(data.review_on, previous=decision.review_on)
+    people = rules.people(session, data)
+    rules.check_origin(session, data, me)
+    links = rules.checked_links(session, data, me)
+    target = rules.supersede_target(session, decision, data.supersedes)
+    rules.apply_text(decision, data)
     decision.workshop_id = data.workshop_id
     decision.proposal_id = data.proposal_id
-    _set_people(session, decision, people)
-    _set_links(session, decision, links)
-    _link_supersedes(session, decision, target)
-    _changed(session, decision)
+    rules.set_people(session, decision, people)
+    rules.set_links(session, decision, links)
+    rules.link_supersedes(session, decision, target)
+    rules.changed(session, decision)
     session.commit()
     return decision
 
@@ -440,13 +204,22 @@ def _accepted(session: Session, decision: Decision, actor: User | None) -> None:
             old.status = DecisionStatus.superseded
             old.superseded_by_id = decision.id
             old.updated_at = utcnow()
-            _changed(session, old)
-    deciders = _role_ids(session, decision, PersonRole.decider, PersonRole.informed)
+            rules.changed(session, old)
+    recipients = _role_ids(session, decision, PersonRole.decider, PersonRole.informed)
+    # watchers of the pages it governs hear of it too
+    page_ids = session.exec(
+        select(DecisionLink.page_id).where(
+            DecisionLink.decision_id == decision.id, DecisionLink.kind == LinkKind.page
+        )
+    )
+    for page_id in set(page_ids):
+        if page_id is not None:
+            recipients |= notifications.watchers(session=session, page_id=page_id)
     notifications.decision_recorded(
         session=session,
         ref=ref(decision.number),
         title=decision.title,
-        recipients=deciders,
+        recipients=recipients,
         actor=actor,
     )
 
@@ -474,7 +247,7 @@ def change_status(
     if action not in _TRANSITIONS:
         raise Invalid(f"Unknown action {action!r}.", field="action")
     begin_write(session)
-    decision = _locked(session, number)
+    decision = rules.locked(session, number)
     sources, target = _TRANSITIONS[action]
     if decision.status not in sources:
         allowed = ", ".join(sorted(s.value for s in sources))
@@ -489,7 +262,7 @@ def change_status(
         _accepted(session, decision, me)
     elif target in (DecisionStatus.rejected, DecisionStatus.withdrawn):
         _release_supersedes(session, decision)
-    _changed(session, decision)
+    rules.changed(session, decision)
     session.commit()
     return decision
 
@@ -501,7 +274,7 @@ def _release_supersedes(session: Session, decision: Decision) -> None:
     old = session.get(Decision, decision.supersedes_id)
     if old is not None and old.superseded_by_id == decision.id:
         old.superseded_by_id = None
-        _changed(session, old)
+        rules.changed(session, old)
 
 
 def _snapshot(session: Session, decision: Decision) -> dict[str, object]:
@@ -542,16 +315,16 @@ def amend_decision(
         raise Invalid(
             "Say why the decision is amended; the reason is kept with it.", field="reason"
         )
-    _check_text(data)
+    rules.check_text(data)
     begin_write(session)
-    decision = _locked(session, number)
+    decision = rules.locked(session, number)
     if decision.status != DecisionStatus.accepted:
         raise Conflict(
             f"{ref(number)} is {decision.status}; only an accepted decision is amended "
             "(edit a draft or proposed one directly)."
         )
-    _check_review(data.review_on, previous=decision.review_on)
-    people = _people(session, data)
+    rules.check_review(data.review_on, previous=decision.review_on)
+    people = rules.people(session, data)
     session.add(
         DecisionVersion(
             decision_id=decision.id or 0,
@@ -562,11 +335,11 @@ def amend_decision(
         )
     )
     decided_on = decision.decided_on
-    _apply_text(decision, data)
+    rules.apply_text(decision, data)
     decision.decided_on = data.decided_on or decided_on
     decision.version += 1
-    _set_people(session, decision, people)
-    _changed(session, decision)
+    rules.set_people(session, decision, people)
+    rules.changed(session, decision)
     session.commit()
     return decision
 
@@ -631,27 +404,27 @@ def record_from_proposal(
         tags=data.tags,
         deciders=data.deciders,
     )
-    _check_text(text_)
-    _check_review(text_.review_on)
-    people = _people(session, text_)
-    links = _checked_links(
+    rules.check_text(text_)
+    rules.check_review(text_.review_on)
+    people = rules.people(session, text_)
+    links = rules.checked_links(
         session, DecisionLinks(thread_ids=data.thread_ids, pages=data.pages), actor
     )
     decision = Decision(
-        number=_next_number(session),
+        number=rules.next_number(session),
         title=text_.title,
         status=DecisionStatus.accepted,
         workshop_id=proposal.workshop_id,
         proposal_id=proposal.id,
         created_by_id=actor.id if actor is not None else None,
     )
-    _apply_text(decision, text_)
+    rules.apply_text(decision, text_)
     session.add(decision)
     session.flush()
-    _set_people(session, decision, people)
-    _set_links(session, decision, links)
+    rules.set_people(session, decision, people)
+    rules.set_links(session, decision, links)
     _accepted(session, decision, actor)
-    _changed(session, decision)
+    rules.changed(session, decision)
     return decision
 
 

@@ -430,3 +430,29 @@ def test_review_task_runs_at_start_up(engine: Engine, settings: Settings, fran: 
     asyncio.run(run())
     with open_session(engine, settings) as s:
         assert s.get(Decision, d.id).review_notified_on == service.today()  # type: ignore[union-attr]
+
+
+def test_accepting_tells_deciders_informed_and_page_watchers(
+    session: Session, fran: User, alice: User, rita: User, page: int
+) -> None:
+    from app.notifications import service as notifications
+
+    notifications.set_watch(session=session, page_id=page, user=rita, watching=True)
+    d = _create(session, fran, deciders=["fran"], informed=["alice"], pages=[PageLinkIn(slug=SLUG)])
+    assert session.exec(select(Notification)).first() is None  # a draft tells nobody
+    _accept(session, fran, d.number)
+    notes = session.exec(
+        select(Notification).where(Notification.kind == NotificationKind.decision)
+    ).all()
+    # alice is informed (and watches the page she wrote); rita watches it; fran is the actor
+    assert sorted(n.user_id for n in notes) == sorted([alice.id or 0, rita.id or 0])
+    assert {n.url for n in notes} == {"/decisions/DEC-0001"}
+
+
+def test_unknown_workshop_or_proposal_is_refused(session: Session, fran: User) -> None:
+    with pytest.raises(Invalid, match="workshop #999"):
+        _create(session, fran, workshop_id=999)
+    with pytest.raises(Invalid, match="proposal #999"):
+        _create(session, fran, proposal_id=999)
+    session.rollback()
+    assert session.exec(select(Decision)).first() is None
