@@ -19,7 +19,8 @@ from app.pages.models import Page
 from app.pages.schemas import ConflictDetail, PageEdit
 from app.proposals.models import Outcome, Proposal, ProposalChange, ProposalSource, ProposalState
 from app.proposals.schemas import ChangeUpdate, ProposalClose
-from app.proposals.service import _load, _require_close, _require_open, _require_read, _touch
+from app.proposals.service import touch_proposal
+from app.proposals.views import load_proposal, require_close, require_open, require_read
 
 
 class ChangeConflict(Conflict):
@@ -72,10 +73,10 @@ def close_proposal(
 ) -> Proposal:
     """Close with an outcome; accepting records DEC-n and applies the page changes, all or none."""
     begin_write(session)
-    p = _load(session, proposal_id, lock=True)
-    _require_read(session, p, user)
-    me = _require_close(session, p, user)
-    _require_open(p, "closed")
+    p = load_proposal(session, proposal_id, lock=True)
+    require_read(session, p, user)
+    me = require_close(session, p, user)
+    require_open(p, "closed")
     if data.chosen_option and data.chosen_option not in p.options:
         raise Invalid(f"{data.chosen_option!r} is not one of the options.", field="chosen_option")
     if data.outcome == Outcome.accepted:
@@ -88,7 +89,7 @@ def close_proposal(
     p.state = ProposalState.closed
     p.outcome, p.outcome_note = data.outcome, data.note
     p.closed_by_id, p.closed_at = me.id, utcnow()
-    _touch(session, p)
+    touch_proposal(session, p)
     session.commit()
     return p
 
@@ -164,11 +165,11 @@ def update_change(
     """The closer rewrites a proposed page text against the page's newer revision (after a
     conflict), so that accepting applies it cleanly."""
     begin_write(session)
-    p = _load(session, proposal_id, lock=True)
-    _require_read(session, p, user)
-    me = _require_close(session, p, user)
-    _require_open(p, "changed")
+    p = load_proposal(session, proposal_id, lock=True)
+    require_read(session, p, user)
+    me = require_close(session, p, user)
+    require_open(p, "changed")
     change = _fix_change(session, p, change_id, data, me)
-    _touch(session, p)
+    touch_proposal(session, p)
     session.commit()
     return change

@@ -4,23 +4,19 @@ withdraw it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.db import begin_write, settings_of
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from app.core.errors import Conflict, Forbidden, Invalid, TooLarge
 from app.core.time import as_utc, utcnow
-from app.decisions import service as decisions
-from app.pages import diff as diffs
+from app.notifications import service as notifications
 from app.pages import service as pages
-from app.pages.models import Page
 from app.proposals.models import (
     Proposal,
     ProposalChange,
@@ -36,489 +32,65 @@ from app.proposals.schemas import (
     ProposalCreate,
     ProposalUpdate,
     ResponseCreate,
-    StateFilter,
+)
+from app.proposals.views import (
+    ChangeView,
+    ProposalDraft,
+    ProposalView,
+    ResponseView,
+    TallyView,
+    VersionView,
+    draft_proposal,
+    get_proposal,
+    item_proposals,
+    list_proposals,
+    load_proposal,
+    may_edit,
+    past_closing,
+    proposals_by_id,
+    require_open,
+    require_read,
+    results_visible,
+    search_version,
+    search_versions,
+    tally,
+    tally_stamp,
+    versions,
+    workshop_proposals,
+    workshop_proposals_ids,
 )
 from app.search import service as search
 from app.workshops import service as workshops
 
+# the read side lives in app.proposals.views; other domains use this module for both
+__all__ = [
+    "ChangeView",
+    "ProposalDraft",
+    "ProposalView",
+    "ResponseView",
+    "TallyView",
+    "VersionView",
+    "create_proposal",
+    "draft_proposal",
+    "edit_proposal",
+    "get_proposal",
+    "item_proposals",
+    "list_proposals",
+    "proposals_by_id",
+    "respond",
+    "results_visible",
+    "search_version",
+    "search_versions",
+    "tally",
+    "tally_stamp",
+    "touch_proposal",
+    "versions",
+    "withdraw",
+    "workshop_proposals",
+    "workshop_proposals_ids",
+]
+
 MAX_DESCRIPTION_CHARS = 50_000
-EXCERPT_CHARS = 280
-
-
-# --- views handed to templates and the API ----------------------------------------------------
-
-
-@dataclass
-class ChangeView:
-    change: ProposalChange
-    page: Page
-    base_body: str
-    diff: diffs.Diff
-
-    @property
-    def moved_on(self) -> bool:
-        """The page has newer revisions than the one the change was written against."""
-        return self.page.head != self.change.base_revision
-
-
-@dataclass
-class ResponseView:
-    response: ProposalResponse
-    user: User | None
-    current: bool  # given on the proposal's current version
-
-
-@dataclass
-class TallyView:
-    hidden: bool
-    version: int
-    counts: dict[Stance, int]
-    earlier: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def percent(self, stance: Stance) -> int:
-        """The stance's share of the current version's responses, for the tally bar."""
-        return round(100 * self.counts.get(stance, 0) / self.total) if self.total else 0
-
-
-@dataclass
-class ProposalView:
-    proposal: Proposal
-    author: User | None
-    closed_by: User | None
-    html: str
-    tally: TallyView
-    responses: list[ResponseView] = field(default_factory=list)
-    changes: list[ChangeView] = field(default_factory=list)
-    mine: ProposalResponse | None = None  # the viewer's response to the current version
-    decision_ref: str = ""  # DEC-0001 once accepted
-    can_respond: bool = False
-    can_edit: bool = False
-    can_close: bool = False
-    can_withdraw: bool = False
-
-    @property
-    def id(self) -> int:
-        return self.proposal.id or 0
-
-    @property
-    def is_open(self) -> bool:
-        return self.proposal.state == ProposalState.open
-
-    @property
-    def past_closing(self) -> bool:
-        return _past_closing(self.proposal)
-
-    @property
-    def excerpt(self) -> str:
-        text = " ".join(self.proposal.description.split())
-        return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
-
-    def by_stance(self) -> list[tuple[Stance, list[ResponseView]]]:
-        """Responses grouped by stance (current version first within a group)."""
-        return [
-            (s, sorted((r for r in self.responses if r.response.stance == s), key=_newest_first))
-            for s in Stance
-        ]
-
-
-def _newest_first(r: ResponseView) -> tuple[bool, float]:
-    return (not r.current, -as_utc(r.response.created_at).timestamp())
-
-
-def _past_closing(p: Proposal) -> bool:
-    return p.closes_at is not None and as_utc(p.closes_at) <= utcnow()
-
-
-def results_visible(p: Proposal) -> bool:
-    """Tallies show unless hidden until the proposal closes (by outcome or closing time)."""
-    return not p.hide_results or p.state != ProposalState.open or _past_closing(p)
-
-
-# --- permissions ------------------------------------------------------------------------------
-
-
-def _require_read(session: Session, p: Proposal, user: User | None) -> None:
-    accounts.require(user, "page.read")
-    if p.workshop_id is not None:
-        # a workshop's proposals are visible to whoever may see the workshop
-        workshops.get_workshop(session=session, workshop_id=p.workshop_id, user=user)
-
-
-def _may_close(session: Session, p: Proposal, user: User | None) -> bool:
-    if user is None:
-        return False
-    if p.workshop_id is not None:
-        return workshops.is_facilitator(session=session, workshop_id=p.workshop_id, user=user)
-    return accounts.can(user, "decision.record")
-
-
-def _may_respond(session: Session, p: Proposal, user: User | None) -> bool:
-    if user is None or not accounts.can(user, "proposal.respond"):
-        return False
-    if p.workshop_id is not None:
-        return workshops.is_member(session=session, workshop_id=p.workshop_id, user=user)
-    return True
-
-
-def _may_edit(session: Session, p: Proposal, user: User | None) -> bool:
-    if user is None or p.state != ProposalState.open:
-        return False
-    own = p.author_id is not None and p.author_id == user.id
-    return (own and accounts.can(user, "proposal.create")) or _may_close(session, p, user)
-
-
-def _require_close(session: Session, p: Proposal, user: User | None) -> User:
-    me = accounts.require_user(user, "proposal.respond")
-    if not _may_close(session, p, me):
-        who = "the workshop's facilitators" if p.workshop_id else "facilitators and admins"
-        raise Forbidden(f"Only {who} can close this proposal.")
-    return me
-
-
-def _require_open(p: Proposal, doing: str) -> None:
-    if p.state != ProposalState.open:
-        raise Conflict(f"This proposal is {p.state}: it can no longer be {doing}.", state=p.state)
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-
-def _load(session: Session, proposal_id: int, *, lock: bool = False) -> Proposal:
-    stmt = select(Proposal).where(Proposal.id == proposal_id)
-    if lock and session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    p = session.exec(stmt).first()
-    if p is None:
-        raise NotFound(f"There is no proposal #{proposal_id}.")
-    return p
-
-
-def _tallies(session: Session, proposals: Sequence[Proposal]) -> dict[int, TallyView]:
-    ids = [p.id for p in proposals]
-    rows = session.exec(
-        select(
-            ProposalResponse.proposal_id,
-            ProposalResponse.version,
-            ProposalResponse.stance,
-            func.count(),
-        )
-        .where(col(ProposalResponse.proposal_id).in_(ids))
-        .group_by(
-            col(ProposalResponse.proposal_id),
-            col(ProposalResponse.version),
-            col(ProposalResponse.stance),
-        )
-    ).all()
-    out = {
-        p.id or 0: TallyView(
-            hidden=not results_visible(p),
-            version=p.version,
-            counts=dict.fromkeys(Stance, 0),
-            earlier=0,
-        )
-        for p in proposals
-    }
-    versions = {p.id: p.version for p in proposals}
-    for pid, version, stance, n in rows:
-        tally = out[pid]
-        if version == versions[pid]:
-            tally.counts[Stance(stance)] += n
-        else:
-            tally.earlier += n
-    return out
-
-
-def _views(
-    session: Session, proposals: Sequence[Proposal], user: User | None, *, full: bool
-) -> list[ProposalView]:
-    if not proposals:
-        return []
-    tallies = _tallies(session, proposals)
-    responses: dict[int, list[ProposalResponse]] = {}
-    changes: dict[int, list[ProposalChange]] = {}
-    if full:
-        ids = [p.id for p in proposals]
-        for r in session.exec(
-            select(ProposalResponse)
-            .where(col(ProposalResponse.proposal_id).in_(ids))
-            .order_by(col(ProposalResponse.created_at), col(ProposalResponse.id))
-        ):
-            responses.setdefault(r.proposal_id, []).append(r)
-        for c in session.exec(
-            select(ProposalChange)
-            .where(col(ProposalChange.proposal_id).in_(ids))
-            .order_by(col(ProposalChange.id))
-        ):
-            changes.setdefault(c.proposal_id, []).append(c)
-    user_ids: set[int | None] = set()
-    for p in proposals:
-        user_ids |= {p.author_id, p.closed_by_id}
-    for rs in responses.values():
-        user_ids |= {r.user_id for r in rs}
-    users = accounts.users_by_id(session=session, ids=user_ids)
-    page_map = pages.pages_by_id(
-        session=session, ids={c.page_id for cs in changes.values() for c in cs}
-    )
-    decided = decisions.decisions_by_id(
-        session=session, ids={p.decision_id for p in proposals if p.decision_id}
-    )
-    views = []
-    for p in proposals:
-        pid = p.id or 0
-        rs = responses.get(pid, [])
-        if tallies[pid].hidden:
-            # who responded how would give the hidden results away: only one's own shows
-            rs = [r for r in rs if user is not None and r.user_id == user.id]
-        view = ProposalView(
-            proposal=p,
-            author=users.get(p.author_id or 0),
-            closed_by=users.get(p.closed_by_id or 0),
-            html=_render(session, p.description, user) if full else "",
-            tally=tallies[pid],
-            responses=[ResponseView(r, users.get(r.user_id), r.version == p.version) for r in rs],
-            changes=[_change_view(session, c, page_map[c.page_id]) for c in changes.get(pid, [])],
-        )
-        if p.decision_id in decided:
-            view.decision_ref = decisions.ref(decided[p.decision_id].number)
-        if full and user is not None:
-            view.mine = next(
-                (r for r in rs if r.user_id == user.id and r.version == p.version), None
-            )
-            view.can_respond = (
-                p.state == ProposalState.open
-                and not _past_closing(p)
-                and _may_respond(session, p, user)
-            )
-            view.can_edit = _may_edit(session, p, user)
-            view.can_close = p.state == ProposalState.open and _may_close(session, p, user)
-            view.can_withdraw = p.state == ProposalState.open and p.author_id == user.id
-        views.append(view)
-    return views
-
-
-def _change_view(session: Session, c: ProposalChange, page: Page) -> ChangeView:
-    try:
-        base = pages.get_revision(session=session, page=page, number=c.base_revision)
-        base_body = base.body
-    except NotFound:
-        base_body = ""
-    return ChangeView(
-        change=c, page=page, base_body=base_body, diff=diffs.diff_text(base_body, c.body)
-    )
-
-
-def _render(session: Session, body: str, user: User | None) -> str:
-    if not body.strip():
-        return ""
-    return pages.render_preview(session=session, body=body, user=user).html
-
-
-def get_proposal(*, session: Session, proposal_id: int, user: User | None) -> ProposalView:
-    """A proposal with its responses, page changes (as diffs) and what the viewer may do."""
-    p = _load(session, proposal_id)
-    _require_read(session, p, user)
-    return _views(session, [p], user, full=True)[0]
-
-
-def item_proposals(*, session: Session, item_id: int, user: User | None) -> list[ProposalView]:
-    """The proposals of one agenda item, oldest first (for the workshop room)."""
-    found = list(
-        session.exec(select(Proposal).where(Proposal.item_id == item_id).order_by(col(Proposal.id)))
-    )
-    if found:
-        _require_read(session, found[0], user)
-    return _views(session, found, user, full=False)
-
-
-def workshop_proposals(
-    *, session: Session, workshop_id: int, user: User | None
-) -> list[ProposalView]:
-    """A workshop's proposals with their responses, oldest first (for the room and summary)."""
-    found = list(
-        session.exec(
-            select(Proposal).where(Proposal.workshop_id == workshop_id).order_by(col(Proposal.id))
-        )
-    )
-    if found:
-        _require_read(session, found[0], user)
-    return _views(session, found, user, full=True)
-
-
-def list_proposals(
-    *,
-    session: Session,
-    user: User | None,
-    state: StateFilter = "open",
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[ProposalView], int]:
-    """Proposals outside workshops and in workshops the user may see, newest first."""
-    accounts.require(user, "page.read")
-    stmt = select(Proposal)
-    if state == "open":
-        stmt = stmt.where(Proposal.state == ProposalState.open)
-    elif state == "closed":
-        stmt = stmt.where(Proposal.state != ProposalState.open)
-    rows = list(session.exec(stmt.order_by(col(Proposal.updated_at).desc(), col(Proposal.id))))
-    visible = [p for p in rows if _visible(session, p, user)]
-    return _views(session, visible[offset : offset + limit], user, full=False), len(visible)
-
-
-def _visible(session: Session, p: Proposal, user: User | None) -> bool:
-    try:
-        _require_read(session, p, user)
-    except (Forbidden, NotFound):
-        return False
-    return True
-
-
-def tally(*, session: Session, proposal_id: int, user: User | None) -> TallyView:
-    """The live tally of the current version (counts left out while results are hidden)."""
-    p = _load(session, proposal_id)
-    _require_read(session, p, user)
-    return _tallies(session, [p])[proposal_id]
-
-
-def tally_stamp(*, session: Session, proposal_id: int, user: User | None) -> str:
-    """Changes whenever the tally or the proposal changes (live views poll it)."""
-    p = _load(session, proposal_id)
-    _require_read(session, p, user)
-    return f"{p.state}-{p.version}-{as_utc(p.updated_at).timestamp()}-{_past_closing(p)}"
-
-
-@dataclass
-class VersionView:
-    text: ProposalVersion
-    author: User | None
-    since: datetime  # when this version became the current one
-
-
-def versions(*, session: Session, proposal_id: int, user: User | None) -> list[VersionView]:
-    """Every version of the proposal's text, the current one last."""
-    p = _load(session, proposal_id)
-    _require_read(session, p, user)
-    earlier = list(
-        session.exec(
-            select(ProposalVersion)
-            .where(ProposalVersion.proposal_id == proposal_id)
-            .order_by(col(ProposalVersion.version))
-        )
-    )
-    current = ProposalVersion(
-        proposal_id=proposal_id,
-        version=p.version,
-        title=p.title,
-        description=p.description,
-        options=list(p.options),
-        author_id=p.author_id,
-    )
-    texts = [*earlier, current]
-    # a snapshot is taken when the next version starts
-    starts = [p.created_at, *(v.created_at for v in earlier)]
-    users = accounts.users_by_id(session=session, ids={v.author_id for v in texts})
-    return [
-        VersionView(v, users.get(v.author_id or 0), since)
-        for v, since in zip(texts, starts, strict=True)
-    ]
-
-
-def proposals_by_id(*, session: Session, ids: Sequence[int]) -> list[Proposal]:
-    """Proposals by id, for the search source."""
-    if not ids:
-        return []
-    return list(session.exec(select(Proposal).where(col(Proposal.id).in_(list(ids)))))
-
-
-def workshop_proposals_ids(*, session: Session, workshop_id: int) -> list[int]:
-    """Ids of a workshop's proposals (no permission check: for the search seam)."""
-    stmt = select(Proposal.id).where(Proposal.workshop_id == workshop_id)
-    return [pid for pid in session.exec(stmt) if pid is not None]
-
-
-def search_versions(*, session: Session) -> dict[int, str]:
-    """Every proposal id with something that changes when its search document changes."""
-    return {p.id or 0: search_version(p) for p in session.exec(select(Proposal))}
-
-
-def search_version(p: Proposal) -> str:
-    """What changes when the proposal's search document changes."""
-    return f"{as_utc(p.updated_at).timestamp()}-{p.state}"
-
-
-@dataclass
-class ProposalDraft:
-    """What the new-proposal form starts with, taken from its source."""
-
-    source: ProposalSource = ProposalSource.none
-    source_id: int | None = None
-    title: str = ""
-    description: str = ""
-    source_label: str = ""
-    source_url: str = ""
-    page: Page | None = None
-    base: int = 0
-    page_title: str = ""
-    body: str = ""
-
-
-def draft_proposal(
-    *,
-    session: Session,
-    user: User | None,
-    idea: int | None = None,
-    thread: int | None = None,
-    page: str | None = None,
-) -> ProposalDraft:
-    """A new proposal prefilled from an idea, a thread or a page (whose text is then edited)."""
-    me = accounts.require_user(user, "proposal.create")
-    if idea is not None:
-        found = workshops.get_idea(session=session, idea_id=idea, user=me)
-        room = workshops.get_workshop(session=session, workshop_id=found.workshop_id, user=me)
-        return ProposalDraft(
-            source=ProposalSource.idea,
-            source_id=idea,
-            title=_first_line(found.body),
-            description=found.body,
-            source_label=f"an idea in the workshop “{room.workshop.title}”",
-            source_url=f"/workshops/{found.workshop_id}",
-        )
-    if thread is not None:
-        from app.discussions import service as discussions
-
-        tv = discussions.get_thread(session=session, thread_id=thread, user=me)
-        first = tv.first
-        body = first.comment.body if first is not None and first.visible else ""
-        return ProposalDraft(
-            source=ProposalSource.thread,
-            source_id=thread,
-            title=tv.thread.title or _first_line(body),
-            description=body,
-            source_label=f"a discussion on “{tv.page.title}”",
-            source_url=f"/threads/{thread}",
-        )
-    if page is not None:
-        found_page = pages.get_page(session=session, slug=page.strip("/"), user=me)
-        rev = pages.current_revision(session=session, page=found_page)
-        return ProposalDraft(
-            source=ProposalSource.page_edit,
-            title=f"Change “{found_page.title}”",
-            source_label=f"a suggested edit of “{found_page.title}”",
-            source_url=f"/wiki/{found_page.slug}",
-            page=found_page,
-            base=rev.number,
-            page_title=rev.title,
-            body=rev.body,
-        )
-    return ProposalDraft()
-
-
-def _first_line(text: str) -> str:
-    line = next((x.strip(" #*-") for x in text.splitlines() if x.strip()), "")
-    return line if len(line) <= 120 else line[:119] + "…"
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -553,7 +125,8 @@ def _same_time(a: datetime | None, b: datetime | None) -> bool:
     return abs(as_utc(a) - as_utc(b)) < timedelta(minutes=1)
 
 
-def _touch(session: Session, p: Proposal) -> None:
+def touch_proposal(session: Session, p: Proposal) -> None:
+    """Mark the proposal changed: re-index it and refresh its workshop's live views."""
     p.updated_at = utcnow()
     session.add(p)
     session.flush()
@@ -635,17 +208,21 @@ def create_proposal(*, session: Session, data: ProposalCreate, author: User | No
     changes = [_add_change(session, p, c, me) for c in data.changes]
     if data.source == ProposalSource.page_edit and changes:
         p.source_id = changes[0].page_id
-    _touch(session, p)
+    touch_proposal(session, p)
     _notify_opened(session, p, changes, me)
     session.commit()
     return p
 
 
 def _notify_opened(
-    session: Session, p: Proposal, changes: list[ProposalChange], actor: User
+    session: Session,
+    p: Proposal,
+    changes: list[ProposalChange],
+    actor: User,
+    *,
+    also: set[int] | None = None,
 ) -> None:
-    from app.notifications import service as notifications
-
+    """Ask the workshop's members (or the changed pages' watchers, and ``also``) to respond."""
     if p.workshop_id is not None:
         room = workshops.get_workshop(session=session, workshop_id=p.workshop_id, user=actor)
         recipients = {m.user.id for m in room.members if m.user.id is not None}
@@ -653,13 +230,14 @@ def _notify_opened(
         recipients = set()
         for c in changes:
             recipients |= notifications.watchers(session=session, page_id=c.page_id)
+    recipients |= also or set()
     page = pages.pages_by_id(session=session, ids=[changes[0].page_id]) if changes else {}
     first = next(iter(page.values()), None)
     notifications.proposal_opened(
         session=session,
         proposal_id=p.id or 0,
         title=p.title,
-        excerpt=p.description,
+        excerpt=(f"Version {p.version}: " if p.version > 1 else "") + p.description,
         recipients=recipients,
         actor=actor,
         page_id=first.id if first else None,
@@ -673,10 +251,10 @@ def edit_proposal(
     """Change the text; once someone responded to this version, the edit becomes a new version."""
     begin_write(session)
     me = accounts.require_user(user, "proposal.respond")
-    p = _load(session, proposal_id, lock=True)
-    _require_read(session, p, me)
-    _require_open(p, "edited")
-    if not _may_edit(session, p, me):
+    p = load_proposal(session, proposal_id, lock=True)
+    require_read(session, p, me)
+    require_open(p, "edited")
+    if not may_edit(session, p, me):
         raise Forbidden("Only the author or a facilitator can edit this proposal.")
     _check_text(session, data.title, data.description, data.options)
     closes_at = p.closes_at if _same_time(data.closes_at, p.closes_at) else data.closes_at
@@ -692,6 +270,7 @@ def edit_proposal(
         p.description,
         list(p.options),
     )
+    new_version = False
     if responded and text_changed:
         session.add(
             ProposalVersion(
@@ -704,13 +283,23 @@ def edit_proposal(
             )
         )
         p.version += 1
+        new_version = True
     p.title, p.description, p.options = data.title, data.description, list(data.options)
     p.require_reasons, p.hide_results, p.closes_at = (
         data.require_reasons,
         data.hide_results,
         closes_at,
     )
-    _touch(session, p)
+    touch_proposal(session, p)
+    if new_version:
+        # the earlier responses were to another text: ask again
+        changes = list(
+            session.exec(select(ProposalChange).where(ProposalChange.proposal_id == p.id))
+        )
+        earlier = session.exec(
+            select(ProposalResponse.user_id).where(ProposalResponse.proposal_id == p.id)
+        )
+        _notify_opened(session, p, changes, me, also=set(earlier))
     session.commit()
     return p
 
@@ -721,12 +310,12 @@ def respond(
     """Agree, abstain, disagree or block (with a reason) on the current version, once."""
     begin_write(session)
     me = accounts.require_user(user, "proposal.respond")
-    p = _load(session, proposal_id, lock=True)
-    _require_read(session, p, me)
+    p = load_proposal(session, proposal_id, lock=True)
+    require_read(session, p, me)
     if p.workshop_id is not None:
         workshops.require_member(session=session, workshop_id=p.workshop_id, user=me)
-    _require_open(p, "responded to")
-    if _past_closing(p):
+    require_open(p, "responded to")
+    if past_closing(p):
         raise Conflict(
             "The time to respond is over: this proposal closed for responses at "
             f"{as_utc(p.closes_at or utcnow()):%Y-%m-%d %H:%M} UTC.",
@@ -766,7 +355,7 @@ def respond(
             "Use “Change my response” to replace it.",
             field="stance",
         ) from None
-    _touch(session, p)
+    touch_proposal(session, p)
     session.commit()
     return response
 
@@ -775,13 +364,13 @@ def withdraw(*, session: Session, proposal_id: int, user: User | None) -> Propos
     """The author takes the proposal back; nothing is decided."""
     begin_write(session)
     me = accounts.require_user(user, "proposal.respond")
-    p = _load(session, proposal_id, lock=True)
-    _require_read(session, p, me)
+    p = load_proposal(session, proposal_id, lock=True)
+    require_read(session, p, me)
     if p.author_id != me.id:
         raise Forbidden("Only the author can withdraw a proposal.")
-    _require_open(p, "withdrawn")
+    require_open(p, "withdrawn")
     p.state = ProposalState.withdrawn
     p.closed_by_id, p.closed_at = me.id, utcnow()
-    _touch(session, p)
+    touch_proposal(session, p)
     session.commit()
     return p

@@ -350,6 +350,10 @@ def test_editing_after_responses_makes_a_new_version(
     assert view.tally.total == 0
     assert view.tally.earlier == 1
     assert view.mine is None  # quinn may respond again to version 2
+    asked = session.exec(
+        select(Notification.user_id).where(Notification.kind == NotificationKind.proposal)
+    ).all()
+    assert quinn.id in asked  # asked again about the new version
     _respond(session, p, quinn, Stance.disagree)
     texts = service.versions(session=session, proposal_id=pid, user=quinn)
     assert [(v.text.version, v.text.description) for v in texts] == [
