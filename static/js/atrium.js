@@ -412,7 +412,9 @@
       && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
     var typed = Array.prototype.some.call(region.querySelectorAll("input[type=text], textarea"),
       function (field) { return field.value.trim() !== ""; });
-    if (busy || typed || region.querySelector("details.confirm[open]")) event.preventDefault();
+    if (busy || typed || region.querySelector("details.confirm[open], details.ws-tools[open]")) {
+      event.preventDefault();
+    }
   });
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
