@@ -632,3 +632,43 @@ def test_summary_link_in_markup_is_safe() -> None:
     from app.workshops.summary import _slugify
 
     assert re.fullmatch(r"[a-z0-9-]+", _slugify("Ops <script> & “quotes” / Ünïcode"))
+
+
+@pytest.mark.usefixtures("seeded")
+def test_room_and_summary_show_proposals_and_decisions(
+    client: TestClient, session: Session
+) -> None:
+    wid = _workshop(session, WorkshopState.live)
+    iid = _idea(session, wid, "alice", "Each service gets a product owner")
+    fran, alice = _auth(session, "fran"), _auth(session, "alice")
+    made = client.post(
+        "/api/v1/proposals",
+        json={
+            "title": "Product owners for services",
+            "description": "Name one product owner per service.",
+            "source": "idea",
+            "source_id": iid,
+        },
+        headers=fran,
+    )
+    assert made.status_code == 201, made.text
+    pid = made.json()["id"]
+    answered = client.post(
+        f"/api/v1/proposals/{pid}/responses",
+        json={"stance": "agree", "reason": "Clear accountability"},
+        headers=alice,
+    )
+    assert answered.status_code == 201, answered.text
+    login(client, "alice")
+    page = client.get(f"/workshops/{wid}").text
+    assert f'href="/proposals/{pid}"' in page  # the current item's proposals, in the room
+    closed = client.post(
+        f"/api/v1/proposals/{pid}/close", json={"outcome": "accepted"}, headers=fran
+    )
+    assert closed.status_code == 200, closed.text
+    ended = client.post(f"/api/v1/workshops/{wid}/state", json={"state": "closed"}, headers=fran)
+    assert ended.status_code == 200, ended.text
+    md = client.get(f"/workshops/{wid}/summary.md").text
+    assert f"[Product owners for services](/proposals/{pid}) — **accepted**" in md
+    assert "Alice (agree): Clear accountability" in md
+    assert "[DEC-0001: " in md
