@@ -66,7 +66,9 @@ def subject_for(note: Notification, actor: User | None) -> str:
         NotificationKind.new_thread: f"{who} started a discussion on {title}",
         NotificationKind.page_edit: f"{who} edited {title}",
         NotificationKind.resolved: f"{who} {status} a discussion on {title}",
-    }[note.kind]
+        NotificationKind.decision: f"{who} recorded a decision: {title}",
+        NotificationKind.review_due: f"A decision is due for review: {title}",
+    }.get(note.kind, f"{who}: {title}")
     return _one_line(f"[Atrium] {text}")
 
 
@@ -75,6 +77,10 @@ def _why(kind: NotificationKind) -> str:
         return "You get this e-mail because you were mentioned."
     if kind in (NotificationKind.reply, NotificationKind.resolved):
         return "You get this e-mail because you took part in this discussion."
+    if kind == NotificationKind.review_due:
+        return "You get this e-mail because you are a decider of this decision."
+    if kind == NotificationKind.decision:
+        return "You get this e-mail because you decided, are informed of, or watch what it governs."
     return "You get this e-mail because you watch this page."
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
+from app.core.config import Settings
 from app.core.db import begin_write
 from app.decisions import service
 from app.decisions.schemas import DecisionCreate, DecisionFromProposal, OptionIn, PageLinkIn
+from app.notifications.mail import compose, subject_for
+from app.notifications.models import Notification
 from app.pages import service as pages
 from app.pages.schemas import PageEdit
 from tests.factories import csrf_from, login, make_page, make_user
@@ -374,7 +377,6 @@ def test_api_permissions_by_role(
 
 
 def test_private_wiki_hides_decisions_from_visitors(settings: object, session: Session) -> None:
-    from app.core.config import Settings
     from app.main import create_app
 
     assert isinstance(settings, Settings)
@@ -383,3 +385,24 @@ def test_private_wiki_hides_decisions_from_visitors(settings: object, session: S
     with TestClient(create_app(private)) as c:
         assert c.get("/decisions").status_code == 401
         assert c.get("/api/v1/decisions").status_code == 401
+
+
+@pytest.mark.usefixtures("seeded")
+def test_review_reminder_reaches_the_inbox_and_email_subject(
+    client: TestClient, session: Session
+) -> None:
+    number = _record(session, accept=False, deciders=["fran", "ada"], review_on=service.today())
+    fran = accounts.get_user(session=session, username="fran")
+    service.change_status(session=session, number=number, action="accept", user=fran)
+    assert service.send_review_reminders(session=session) == 1
+    login(client, "ada")
+    inbox = client.get("/inbox").text
+    assert "recorded a decision" in inbox
+    assert "due for review" in inbox
+    assert "DEC-0001: Weekly triage" in inbox
+    notes = session.exec(select(Notification)).all()
+    subjects = {subject_for(n, None) for n in notes}
+    assert "[Atrium] A decision is due for review: “DEC-0001: Weekly triage”" in subjects
+    ada = accounts.get_user(session=session, username="ada")
+    mail = compose(notes[0], ada, fran, Settings(secret_key="x"))
+    assert "/decisions/DEC-0001" in mail.get_content()
