@@ -104,6 +104,7 @@ def test_record_accept_supersede_and_browse(browser: Browser, live_server: LiveS
     # DEC-0003 is a draft: superseding it is refused with a clear message, the text kept
     assert "only an accepted or deprecated" in page.locator(".notice-danger").inner_text()
     assert page.input_value("input[name=title]") == "Triage demand weekly in the BRM forum"
+    _shot(page, "decision-form-refused")
     page.fill("input[name=supersedes]", "DEC-0002")
     page.click("button[value=proposed]")
     page.wait_for_url("**/decisions/DEC-0004")
@@ -123,6 +124,7 @@ def test_record_accept_supersede_and_browse(browser: Browser, live_server: LiveS
 
     page.goto(f"{live_server.url}/wiki/core-processes/r2v")
     assert "DEC-0004" in page.locator(".dec-governing").inner_text()
+    _shot(page, "page-governed")
     page.goto(f"{live_server.url}/edit/core-processes/r2v")
     assert "governed by" in page.locator(".dec-governed-notice").inner_text()
     assert page.js_errors == []  # type: ignore[attr-defined]
