@@ -406,3 +406,16 @@ def test_review_reminder_reaches_the_inbox_and_email_subject(
     ada = accounts.get_user(session=session, username="ada")
     mail = compose(notes[0], ada, fran, Settings(secret_key="x"))
     assert "/decisions/DEC-0001" in mail.get_content()
+
+
+@pytest.mark.usefixtures("seeded")
+def test_search_finds_rejected_options(client: TestClient, session: Session) -> None:
+    """ "why not monthly?": the rejected option's cons lead to the decision, HTML and API."""
+    _record(session)
+    assert client.app.state.indexer.wait_idle(10)  # type: ignore[attr-defined]
+    html = client.get("/search", params={"q": "kind:decision status:accepted month"})
+    assert html.status_code == 200
+    assert "DEC-0001: Weekly triage" in html.text
+    assert 'href="/decisions/DEC-0001"' in html.text
+    api = client.get("/api/v1/search", params={"q": "requests wait a month kind:decision"})
+    assert [h["url"] for h in api.json()["hits"]] == ["/decisions/DEC-0001"]
