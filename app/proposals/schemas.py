@@ -91,7 +91,8 @@ class ProposalCreate(_ProposalText):
 
 
 class ProposalUpdate(_ProposalText):
-    """A new text of a proposal; after responses came in it becomes a new version."""
+    """A new text of a proposal (fields left out stay); after responses to the current version
+    a changed text becomes a new version."""
 
 
 class ResponseCreate(BaseModel):

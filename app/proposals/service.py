@@ -256,16 +256,20 @@ def edit_proposal(
     require_open(p, "edited")
     if not may_edit(session, p, me):
         raise Forbidden("Only the author or a facilitator can edit this proposal.")
-    _check_text(session, data.title, data.description, data.options)
-    closes_at = p.closes_at if _same_time(data.closes_at, p.closes_at) else data.closes_at
-    if closes_at is not p.closes_at:
-        closes_at = _check_closes_at(closes_at)
+    # fields left out (API PATCH) stay as they are; the HTML form sends them all
+    given = data.model_fields_set
+    title = data.title if "title" in given else p.title
+    description = data.description if "description" in given else p.description
+    options = list(data.options) if "options" in given else list(p.options)
+    wanted = data.closes_at if "closes_at" in given else p.closes_at
+    _check_text(session, title, description, options)
+    closes_at = p.closes_at if _same_time(wanted, p.closes_at) else _check_closes_at(wanted)
     responded = session.exec(
         select(func.count())
         .select_from(ProposalResponse)
         .where(ProposalResponse.proposal_id == p.id, ProposalResponse.version == p.version)
     ).one()
-    text_changed = (data.title, data.description, data.options) != (
+    text_changed = (title, description, options) != (
         p.title,
         p.description,
         list(p.options),
@@ -284,12 +288,11 @@ def edit_proposal(
         )
         p.version += 1
         new_version = True
-    p.title, p.description, p.options = data.title, data.description, list(data.options)
-    p.require_reasons, p.hide_results, p.closes_at = (
-        data.require_reasons,
-        data.hide_results,
-        closes_at,
-    )
+    p.title, p.description, p.options, p.closes_at = title, description, options, closes_at
+    if "require_reasons" in given:
+        p.require_reasons = data.require_reasons
+    if "hide_results" in given:
+        p.hide_results = data.hide_results
     touch_proposal(session, p)
     if new_version:
         # the earlier responses were to another text: ask again

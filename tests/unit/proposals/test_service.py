@@ -362,6 +362,16 @@ def test_editing_after_responses_makes_a_new_version(
     ]
 
 
+def test_partial_update_keeps_the_rest(session: Session, ed: User) -> None:
+    p = _plain(session, ed, description="Keep me", options=["a", "b"], hide_results=True)
+    upd = ProposalUpdate(title="Renamed")
+    service.edit_proposal(session=session, proposal_id=p.id or 0, data=upd, user=ed)
+    view = service.get_proposal(session=session, proposal_id=p.id or 0, user=ed)
+    assert (view.proposal.title, view.proposal.description) == ("Renamed", "Keep me")
+    assert view.proposal.options == ["a", "b"]
+    assert view.proposal.hide_results
+
+
 def test_only_author_or_facilitator_edits(session: Session, ed: User, quinn: User) -> None:
     p = _plain(session, ed)
     with pytest.raises(Forbidden):
