@@ -21,7 +21,7 @@ from app.decisions.models import (
     PersonRole,
 )
 from app.decisions.schemas import DecisionLinks, DecisionText, PageLinkIn
-from app.decisions.views import find_by_number, parse_ref, ref, today
+from app.decisions.views import parse_ref, ref, today
 from app.discussions import service as discussions
 from app.pages import service as pages
 from app.search import service as search
@@ -42,11 +42,18 @@ def next_number(session: Session) -> int:
     return int(highest or 0) + 1
 
 
-def locked(session: Session, number: int) -> Decision:
+def find_locked(session: Session, number: int) -> Decision | None:
+    """DEC-``number``, row-locked to the end of the transaction on PostgreSQL (SQLite writers are
+    serialised already)."""
     stmt = select(Decision).where(Decision.number == number)
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
-    decision = session.exec(stmt).first()
+    return session.exec(stmt).first()
+
+
+def locked(session: Session, number: int) -> Decision:
+    """Like ``find_locked``; raises NotFound."""
+    decision = find_locked(session, number)
     if decision is None:
         raise NotFound(f"There is no decision {ref(number)}.")
     return decision
@@ -181,7 +188,8 @@ def supersede_target(
     if not target_ref.strip():
         return None
     number = parse_ref(target_ref, field="supersedes")
-    target = find_by_number(session=session, number=number)
+    # locked: two replacements started at once must not both claim it
+    target = find_locked(session, number)
     if target is None:
         raise Invalid(f"There is no decision {ref(number)} to supersede.", field="supersedes")
     if decision is not None:

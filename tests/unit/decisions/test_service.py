@@ -456,3 +456,30 @@ def test_unknown_workshop_or_proposal_is_refused(session: Session, fran: User) -
         _create(session, fran, proposal_id=999)
     session.rollback()
     assert session.exec(select(Decision)).first() is None
+
+
+def test_two_concurrent_replacements_cannot_both_claim_a_decision(
+    engine: Engine, settings: Settings, session: Session, fran: User
+) -> None:
+    _accept(session, fran, _create(session, fran).number)
+    barrier = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+
+    def supersede(title: str) -> None:
+        with open_session(engine, settings) as s:
+            me = s.get(User, fran.id)
+            barrier.wait()
+            try:
+                service.create_decision(
+                    session=s, data=_data(title=title, supersedes="DEC-0001"), user=me
+                )
+                outcomes.append("made")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=supersede, args=(f"R{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["conflict", "made"]
