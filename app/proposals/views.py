@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.time import as_utc, utcnow
 from app.decisions import service as decisions
 from app.pages import diff as diffs
@@ -354,14 +354,18 @@ def list_proposals(
     elif state == "closed":
         stmt = stmt.where(Proposal.state != ProposalState.open)
     rows = list(session.exec(stmt.order_by(col(Proposal.updated_at).desc(), col(Proposal.id))))
-    visible = [p for p in rows if _visible(session, p, user)]
+    seen: dict[int | None, bool] = {None: True}  # one check per workshop
+    for p in rows:
+        if p.workshop_id not in seen:
+            seen[p.workshop_id] = _visible(session, p, user)
+    visible = [p for p in rows if seen[p.workshop_id]]
     return _views(session, visible[offset : offset + limit], user, full=False), len(visible)
 
 
 def _visible(session: Session, p: Proposal, user: User | None) -> bool:
     try:
         require_read(session, p, user)
-    except (Forbidden, NotFound):
+    except (Forbidden, NotFound, Unauthorized):
         return False
     return True
 
