@@ -483,3 +483,20 @@ def test_two_concurrent_replacements_cannot_both_claim_a_decision(
     for t in threads:
         t.join(30)
     assert sorted(outcomes) == ["conflict", "made"]
+
+
+def test_a_supersession_cycle_is_refused(session: Session, fran: User) -> None:
+    """Defensive: the rules never form a cycle, but a record pointing back is refused anyway."""
+    draft = _create(session, fran)
+    other = _create(session, fran, title="Other")
+    _accept(session, fran, other.number)
+    other.supersedes_id = draft.id  # as if DEC-2 already replaced DEC-1 (e.g. imported data)
+    session.add(other)
+    session.commit()
+    with pytest.raises(Invalid, match="cycle"):
+        service.update_decision(
+            session=session,
+            number=draft.number,
+            data=DecisionUpdate(**_data(supersedes="DEC-0002").model_dump()),
+            user=fran,
+        )
