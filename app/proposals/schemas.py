@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.core.errors import Invalid
 from app.proposals.models import Outcome, ProposalSource, ProposalState, Stance
 
 StateFilter = Literal["open", "closed", "all"]
@@ -226,7 +227,9 @@ def _when(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        raise Invalid(
+            f"{value!r} is not a date and time (YYYY-MM-DDTHH:MM).", field="closes_at"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

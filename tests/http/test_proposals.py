@@ -364,6 +364,35 @@ def test_proposal_from_a_thread_and_from_an_idea(client: TestClient, session: Se
 
 
 @pytest.mark.usefixtures("seeded")
+def test_bad_input_is_refused_clearly(client: TestClient, session: Session) -> None:
+    token = login(client, "alice")
+    bad_time = client.post(
+        "/proposals/new", data={"title": "x", "closes_at": "next week", "csrf_token": token}
+    )
+    assert bad_time.status_code == 422
+    assert "is not a date and time" in bad_time.text
+    past = client.post(
+        "/proposals/new",
+        data={"title": "x", "closes_at": "2000-01-01T10:00", "csrf_token": token},
+    )
+    assert past.status_code == 422
+    assert "must be in the future" in past.text
+    no_page = client.post(
+        "/api/v1/proposals",
+        json={"title": "x", "changes": [{"slug": "nowhere", "base": 1, "body": "x"}]},
+        headers=_bearer(session, "alice"),
+    )
+    assert no_page.status_code == 404
+    pid = _proposal(session)
+    bad_stance = client.post(
+        f"/proposals/{pid}/respond", data={"stance": "maybe", "csrf_token": token}
+    )
+    assert bad_stance.status_code == 422
+    assert client.get("/proposals/9999").status_code == 404
+    assert client.get("/proposals/new?idea=9999").status_code == 404
+
+
+@pytest.mark.usefixtures("seeded")
 def test_list_filters_and_the_room_fragment(client: TestClient, session: Session) -> None:
     pid = _proposal(session, title="Open one")
     closed = _proposal(session, title="Closed one")
