@@ -3,8 +3,6 @@ page changes in one transaction: a conflict or a deleted page writes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
@@ -50,12 +48,9 @@ def _changes(session: Session, p: Proposal) -> list[ProposalChange]:
     )
 
 
-def decision_label(number: int) -> str:
-    """DEC-0001 style reference of a decision number."""
-    return f"DEC-{number:04d}"
-
-
-def _decision_data(p: Proposal, data: ProposalClose, me: User, pages_: list[Page]) -> Any:
+def _decision_data(
+    p: Proposal, data: ProposalClose, me: User, pages_: list[Page]
+) -> DecisionFromProposal:
     return DecisionFromProposal(
         title=p.title,
         context=p.description,
@@ -110,7 +105,7 @@ def _accept(session: Session, p: Proposal, data: ProposalClose, me: User) -> Non
     decision = decisions.record_from_proposal(
         session=session, proposal=p, actor=me, data=_decision_data(p, data, me, touched)
     )
-    label = decision_label(decision.number)
+    label = decisions.ref(decision.number)
     for c in changes:
         page = page_map[c.page_id]
         edit = PageEdit(

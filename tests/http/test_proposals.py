@@ -390,6 +390,17 @@ def test_bad_input_is_refused_clearly(client: TestClient, session: Session) -> N
     assert bad_stance.status_code == 422
     assert client.get("/proposals/9999").status_code == 404
     assert client.get("/proposals/new?idea=9999").status_code == 404
+    # accepting a change to a page deleted meanwhile: refused, nothing decided
+    changed = _proposal(session, page_edit=True)
+    pages.delete_page(session=session, slug=SLUG, author=_user(session, "alice"))
+    refused = client.post(
+        f"/api/v1/proposals/{changed}/close",
+        json={"outcome": "accepted"},
+        headers=_bearer(session, "fran"),
+    )
+    assert refused.status_code == 409
+    assert "was deleted" in refused.json()["detail"]
+    assert client.get(f"/api/v1/proposals/{changed}").json()["state"] == "open"
 
 
 @pytest.mark.usefixtures("seeded")
@@ -565,6 +576,14 @@ def test_workshop_proposal_members_vs_non_members(
         follow_redirects=False,
     )
     assert closed.status_code == close
+    api = _bearer(session, who) if who else {}
+    got = client.get(f"/api/v1/proposals/{pid}", headers=api)
+    assert got.status_code == read
+    api_answer = client.post(
+        f"/api/v1/proposals/{pid}/responses", json={"stance": "abstain"}, headers=api
+    )
+    # already answered through the form (409) or refused like the form
+    assert api_answer.status_code == (409 if respond == 303 else 403 if who is None else respond)
     listed = client.get("/proposals?state=all")
     assert listed.status_code == 200  # the list leaves out what one may not see
     assert (f'href="/proposals/{pid}"' in listed.text) == (read == 200)
