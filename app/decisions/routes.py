@@ -229,12 +229,12 @@ def update(
     user: OptionalUser,
 ) -> Response:
     number = number_of(value)
-    view = service.get_decision(session=session, number=number, user=user)
     try:
         service.update_decision(
             session=session, number=number, data=parse_form(DecisionUpdate, form), user=user
         )
     except (Invalid, Conflict) as exc:
+        view = service.get_decision(session=session, number=number, user=user)
         return _refused(request, exc, _form_ctx(mode="edit", form=form, view=view))
     return redirect(request, f"/decisions/{service.ref(number)}")
 
@@ -248,12 +248,12 @@ def amend(
     user: OptionalUser,
 ) -> Response:
     number = number_of(value)
-    view = service.get_decision(session=session, number=number, user=user)
     try:
         service.amend_decision(
             session=session, number=number, data=parse_form(DecisionAmend, form), user=user
         )
     except (Invalid, Conflict) as exc:
+        view = service.get_decision(session=session, number=number, user=user)
         return _refused(request, exc, _form_ctx(mode="amend", form=form, view=view))
     return redirect(request, f"/decisions/{service.ref(number)}")
 
