@@ -174,6 +174,9 @@ def test_propose_a_page_edit_from_the_page_then_respond_and_accept(
     assert page.head == 2
     rev = pages.current_revision(session=session, page=page)
     assert rev.summary.startswith("DEC-0001: ")
+    polled = client.get(f"/proposals/{pid}/tally?since={stamp.group(1)}", headers=HX)
+    assert polled.status_code == 200
+    assert "This proposal is now accepted" in polled.text
     after = client.get(f"/proposals/{pid}").text
     assert "Closed as accepted" in after
     assert 'href="/decisions/DEC-0001"' in after
