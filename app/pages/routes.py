@@ -97,7 +97,7 @@ def view(
         "backlinks": structure.backlinks(session=session, slug=page.slug, user=user),
         "can_edit": accounts.can(user, "page.edit"),
         "governing": decisions.governing(session=session, page_id=page.id or 0),
-        "governed_sections": decisions.governed_sections(session=session, page_id=page.id or 0),
+        "governed_sections": decisions.governed_notes(session=session, page=page),
         "watching": notifications.is_watching(session=session, page_id=page.id or 0, user=user)
         if accounts.can(user, "page.watch")
         else None,
