@@ -87,7 +87,8 @@ def _board_markdown(board: room.Board) -> list[str]:
     if board.item.dots_per_participant and not revealed:
         out += ["*The dot votes were not revealed.*", ""]
     for cluster in board.clusters:
-        total = f" ({cluster.dots} dots)" if revealed else ""
+        n = cluster.dots or 0
+        total = f" ({n} dot{'s' if n != 1 else ''})" if revealed else ""
         out += [f"#### {cluster.cluster.title}{total}", ""]
         for v in cluster.ideas:
             out += _idea_lines(v, revealed)
