@@ -419,3 +419,19 @@ def test_search_finds_rejected_options(client: TestClient, session: Session) -> 
     assert 'href="/decisions/DEC-0001"' in html.text
     api = client.get("/api/v1/search", params={"q": "requests wait a month kind:decision"})
     assert [h["url"] for h in api.json()["hits"]] == ["/decisions/DEC-0001"]
+
+
+def test_openapi_documents_the_decisions_api(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/decisions",
+        "/api/v1/decisions/{ref}",
+        "/api/v1/decisions/current/{ref}",
+        "/api/v1/decisions/{ref}/status",
+        "/api/v1/decisions/{ref}/amend",
+        "/api/v1/decisions/{ref}/supersede",
+        "/api/v1/decisions/{ref}/versions",
+        "/api/v1/decisions/{ref}/links",
+    ):
+        assert path in paths, path
+    assert "/decisions" not in paths  # HTML screens stay out of the API schema
