@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 SLUG = "ops/service-ownership"
 BODY = "## Purpose\n\nWhy services have owners.\n\n## Owners\n\nEvery service has one owner.\n"
-LIVE = 10_000  # ms: the room polls every 1.5 s
+LIVE = 10_000  # ms: generous, for steps that reload a page
+FOLLOW = 3_000  # ms: the room polls every 1.5 s, so everyone follows within about two seconds
 
 
 def _seed(server: LiveServer) -> None:
@@ -89,7 +90,7 @@ def test_facilitator_and_two_participants_run_a_workshop(
     bob.locator("#ws-compose input[name=anonymous]").check()
     bob.get_by_role("button", name="Add idea").click()
     for p in (fran, alice, bob):
-        expect(p.locator(".ws-idea")).to_have_count(2, timeout=LIVE)
+        expect(p.locator(".ws-idea")).to_have_count(2, timeout=FOLLOW)
         expect(p.locator(".ws-idea strong", has_text="product owner")).to_be_visible()
     board_idea = _idea(alice, "A service board decides")
     expect(board_idea.locator(".ws-idea-author")).to_have_text("anonymous")
@@ -117,7 +118,9 @@ def test_facilitator_and_two_participants_run_a_workshop(
     # the facilitator moves on: everyone follows, and the idea box goes with them
     fran.get_by_role("button", name="Next item →").click()
     for p in (fran, alice, bob):
-        expect(p.locator(".ws-item-title")).to_have_text("What does an owner decide?", timeout=LIVE)
+        expect(p.locator(".ws-item-title")).to_have_text(
+            "What does an owner decide?", timeout=FOLLOW
+        )
         expect(p.locator(".ws-idea")).to_have_count(0)
     expect(alice.locator("[data-ws-item-title]")).to_have_text("What does an owner decide?")
     alice.fill("#idea-body", "Priorities within the budget")
