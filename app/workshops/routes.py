@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.deps import OptionalUser, SessionDep
 from app.core.templating import is_htmx, redirect, render
@@ -36,7 +37,14 @@ def _room_ctx(
         if view.item is not None
         else []
     )
-    return {"r": view, "w": view.workshop, "v": view.view, "proposals": item_proposals}
+    return {
+        "r": view,
+        "w": view.workshop,
+        "v": view.view,
+        "proposals": item_proposals,
+        # members who may put proposals (editors and up) get "Make a proposal from this idea"
+        "can_propose": view.view.can_take_part and accounts.can(user, "proposal.create"),
+    }
 
 
 def _room(request: Request, session: SessionDep, user: User | None, workshop_id: int) -> Response:
