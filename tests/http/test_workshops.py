@@ -255,6 +255,9 @@ def test_upcoming_list_and_nav(client: TestClient, session: Session) -> None:
     listed = client.get("/workshops").text
     assert f'href="/workshops/{wid}"' in listed
     assert 'href="/workshops"' in client.get("/wiki/home").text or "Workshops" in listed
+    inbox = client.get("/inbox").text
+    assert "invited you to the workshop" in inbox
+    assert f'href="/workshops/{wid}"' in inbox
     page = client.get(f"/workshops/{wid}").text
     assert "Scheduled" in page
     assert "Start the workshop" not in page  # a participant does not run it
