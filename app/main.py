@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.db import ROOT, make_engine
 from app.core.deps import csrf_protect
 from app.core.security import CSRF_COOKIE, new_csrf_seed
+from app.decisions import reminders as decision_reminders
 from app.notifications import mail
 from app.pages import rendering
 from app.search import lifecycle as search_lifecycle
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             mail.delivery_task(engine, settings),
             search_lifecycle.indexer_running(_app, engine, settings),
+            decision_reminders.review_task(engine, settings),
         ):
             yield
         engine.dispose()
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     from app.accounts import routes as account_routes
+    from app.decisions import api as decisions_api
+    from app.decisions import routes as decision_routes
     from app.discussions import api as discussions_api
     from app.discussions import routes as discussion_routes
     from app.notifications import api as notifications_api
@@ -94,8 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.pages import api as pages_api
     from app.pages import history_routes
     from app.pages import routes as page_routes
+    from app.proposals import api as proposals_api
+    from app.proposals import routes as proposal_routes
     from app.search import api as search_api
     from app.search import routes as search_routes
+    from app.workshops import api as workshops_api
+    from app.workshops import routes as workshop_routes
 
     highlight = rendering.highlight_css()
 
@@ -116,8 +124,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(page_routes.router)
     app.include_router(history_routes.router)
     app.include_router(discussion_routes.router)
+    app.include_router(decisions_api.router)
+    app.include_router(decision_routes.router)
     app.include_router(search_api.router)
     app.include_router(search_routes.router)
+    app.include_router(workshops_api.router)
+    app.include_router(workshop_routes.router)
+    app.include_router(proposals_api.router)
+    app.include_router(proposal_routes.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -9,7 +9,7 @@ but accounts (pages and discussions import this one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -310,6 +310,75 @@ def decision_review_due(
         title=f"{ref}: {title}",
         url=f"/decisions/{ref}",
         excerpt=f"{ref} is due for review (review date {review_on.isoformat()})",
+    )
+
+
+# --- proposals (engineer P) ------------------------------------------------------------------
+
+
+def proposal_opened(
+    *,
+    session: Session,
+    proposal_id: int,
+    title: str,
+    excerpt: str,
+    recipients: set[int],
+    actor: User | None,
+    page_id: int | None = None,
+    slug: str = "",
+) -> None:
+    """A proposal asks for responses: tell the workshop's members or the page's watchers."""
+    _notify(
+        session,
+        _ranked((NotificationKind.proposal, sorted(recipients))),
+        actor=actor,
+        page_id=page_id,
+        slug=slug,
+        title=title,
+        url=f"/proposals/{proposal_id}",
+        excerpt=excerpt,
+    )
+
+
+# --- workshops (engineer W) -----------------------------------------------------------------
+
+
+def workshop_invited(
+    *,
+    session: Session,
+    workshop_id: int,
+    title: str,
+    starts_at: datetime | None,
+    recipients: set[int],
+    actor: User | None,
+) -> None:
+    """Members of a workshop were invited (it was scheduled, or they joined a scheduled one)."""
+    when = f"Starts {as_utc(starts_at).strftime('%d %b %Y, %H:%M')} UTC" if starts_at else ""
+    _notify(
+        session,
+        _ranked((NotificationKind.workshop, sorted(recipients))),
+        actor=actor,
+        page_id=None,
+        slug="",
+        title=title,
+        url=f"/workshops/{workshop_id}",
+        excerpt=when or "Invited",
+    )
+
+
+def workshop_started(
+    *, session: Session, workshop_id: int, title: str, recipients: set[int], actor: User | None
+) -> None:
+    """A workshop went live: its members are asked to join the room."""
+    _notify(
+        session,
+        _ranked((NotificationKind.workshop, sorted(recipients))),
+        actor=actor,
+        page_id=None,
+        slug="",
+        title=title,
+        url=f"/workshops/{workshop_id}",
+        excerpt="Started",
     )
 
 

@@ -48,6 +48,8 @@ SOURCE_MODULES: tuple[str, ...] = (
     "app.search.sources",
     "app.discussions.search_source",
     "app.workshops.search_source",
+    "app.proposals.search_source",
+    "app.decisions.search_source",
 )
 
 
