@@ -17,10 +17,13 @@ import shutil
 import threading
 import time
 import uuid
+from array import array
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +31,15 @@ from markupsafe import Markup
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import StemmingAnalyzer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.matching import FilterMatcher
+from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 from app.core.time import utcnow
-from app.search import snippets
+from app.search import ranking, snippets
 from app.search.documents import (
     Facet,
     Hit,
@@ -55,6 +62,7 @@ RERANK_WINDOW = 100  # top hits re-ordered by the gentle backlinks/recency boost
 # when there are fewer): Whoosh's own overlapping facets cost ~0.5 s on 10,000+ matches.
 FACET_COLUMNS = {"kind": "kind", "tag": "tagset", "author": "authorset"}
 FACET_WINDOW = 2000
+PARALLEL_REBUILD = 5000  # documents from which a rebuild uses two writer processes
 
 
 def make_schema() -> Schema:
@@ -101,7 +109,7 @@ def make_matcher(query: ParsedQuery) -> snippets.Matcher:
         low = token.lower()
         return bool(prefixes and low.startswith(prefixes)) or stem(low) in stems
 
-    return matches
+    return snippets.WordMatcher(matches)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -215,6 +223,195 @@ def compile_query(query: ParsedQuery, expand: Expand = _no_expansion) -> wq.Quer
     return wq.And(parts) if len(parts) > 1 else parts[0]
 
 
+# --- the fast path: Whoosh queries as plain trees over cached, decoded postings -----------------
+
+_LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
+POSTINGS_CACHE = 4_000_000  # decoded postings kept per process (~32 MB), least recently used out
+TERM_SCORES_CACHE = 500_000  # scored postings kept for the current searcher (~40 MB)
+
+
+def as_tree(q: wq.Query) -> ranking.Tree | None:
+    """A normalised Whoosh query as a ``ranking`` tree (None: leave it to Whoosh's matchers)."""
+    kind = type(q)
+    if kind is wq.Term:
+        return ranking.TermNode(q.fieldname, q.text, float(q.boost))
+    if kind is wq.Or and not q.minmatch and not q.scale:
+        children = [as_tree(c) for c in q.subqueries]
+        if any(c is None for c in children):
+            return None
+        return ranking.OrNode(tuple(c for c in children if c is not None), float(q.boost))
+    if kind in (wq.And, wq.AndNot):
+        subqueries = [q.a, wq.Not(q.b)] if kind is wq.AndNot else list(q.subqueries)
+        positive = [as_tree(c) for c in subqueries if type(c) is not wq.Not]
+        negative = [as_tree(c.query) for c in subqueries if type(c) is wq.Not]
+        if not positive or any(c is None for c in positive + negative):
+            return None
+        return ranking.AndNode(
+            tuple(c for c in positive if c is not None),
+            tuple(c for c in negative if c is not None),
+            float(q.boost),
+        )
+    return None
+
+
+class _Postings:
+    """Per-segment data decoded once and kept while the segment lives (segments never change;
+    deletions are applied per searcher): term postings a block at a time, field lengths for
+    BM25F, facet columns. Plus each term's scores for the current searcher (idf and average
+    lengths change whenever the index does, so those are dropped with the searcher)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._postings: dict[tuple[str, str, bytes], tuple[array[int], array[float]]] = {}
+        self._size = 0
+        self._lengths: dict[tuple[str, str], list[int]] = {}
+        self._columns: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+        self._terms: dict[tuple[str, str], dict[int, float]] = {}
+        self._terms_size = 0
+
+    def ids(self, searcher: Searcher, field: str, text: str) -> set[int]:
+        """The documents containing one term."""
+        return set(self._term(searcher, field, text))
+
+    def scores(
+        self, searcher: Searcher, field: str, text: str, only: set[int] | None = None
+    ) -> dict[int, float]:
+        """{docnum: BM25F score} of one term, exactly as Whoosh's scorer computes it; only the
+        documents in ``only`` when given. The result may be shared: do not change it."""
+        found = self._term(searcher, field, text)
+        if only is None:
+            return found
+        return {d: found[d] for d in only & found.keys()}
+
+    def _term(self, searcher: Searcher, field: str, text: str) -> dict[int, float]:
+        found = self._terms.get((field, text))
+        if found is not None:
+            return found
+        found = {}
+        for reader, offset, btext in self._leaves(searcher, field, text):
+            deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+            local = self._leaf_scores(searcher, reader, field, btext)
+            if offset == 0 and not deleted and not found:
+                found = local
+            elif not deleted:
+                found.update(zip(map(offset.__add__, local.keys()), local.values(), strict=True))
+            else:
+                found.update((d + offset, sc) for d, sc in local.items() if d not in deleted)
+        with self._lock:
+            self._terms[(field, text)] = found
+            self._terms_size += len(found)
+            while self._terms_size > TERM_SCORES_CACHE and len(self._terms) > 1:
+                self._terms_size -= len(self._terms.pop(next(iter(self._terms))))
+        return found
+
+    def new_searcher(self, segment_ids: set[str]) -> None:
+        """Forget the term scores of the old searcher and the data of segments now gone."""
+        with self._lock:
+            self._terms.clear()
+            self._terms_size = 0
+            for key in [k for k in self._postings if k[0] not in segment_ids]:
+                self._size -= len(self._postings.pop(key)[0])
+            for lkey in [k for k in self._lengths if k[0] not in segment_ids]:
+                del self._lengths[lkey]
+            for ckey in [k for k in self._columns if k[0] not in segment_ids]:
+                del self._columns[ckey]
+
+    @staticmethod
+    def _leaves(searcher: Searcher, field: str, text: str) -> Iterator[tuple[Any, int, bytes]]:
+        try:
+            btext = searcher.schema[field].to_bytes(text)
+        except (KeyError, ValueError):
+            return
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            if (field, btext) in reader:
+                yield reader, offset, btext
+
+    def _leaf_scores(
+        self, searcher: Searcher, reader: Any, field: str, btext: bytes
+    ) -> dict[int, float]:
+        """Scores in one segment, deleted documents included."""
+        scorer = searcher.weighting.scorer(searcher, field, btext)
+        ids, weights = self._decoded(reader, field, btext)
+        if isinstance(scorer, BM25FScorer):
+            lengths = self._field_lengths(reader, field)
+            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+            # the bm25() of whoosh.scoring, inlined, same operations in the same order
+            return {
+                d: idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * lengths[d] / avgfl)))
+                for d, tf in zip(ids, weights, strict=True)
+            }
+        if isinstance(scorer, WeightScorer):
+            return dict(zip(ids, weights, strict=True))
+        raise _Unsupported(type(scorer).__name__)  # pragma: no cover - another weighting
+
+    def _decoded(self, reader: Any, field: str, btext: bytes) -> tuple[array[int], array[float]]:
+        key = (reader.segment().segment_id(), field, btext)
+        with self._lock:
+            found = self._postings.pop(key, None)
+            if found is not None:
+                self._postings[key] = found  # most recently used last
+                return found
+        matcher = reader.postings(field, btext)
+        if isinstance(matcher, FilterMatcher):
+            matcher = matcher.child  # deletions are applied by the caller
+        ids = array("i")
+        weights = array("f")  # as Whoosh stores them
+        if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
+            while matcher.is_active():  # whole blocks, not posting by posting
+                matcher._read_ids()
+                matcher._read_weights()
+                ids.extend(matcher._ids[matcher._i :])
+                weights.extend(matcher._weights[matcher._i :])
+                matcher._next_block()
+        else:  # postings inlined in the term info
+            while matcher.is_active():
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+                matcher.next()
+        with self._lock:
+            self._postings[key] = (ids, weights)
+            self._size += len(ids)
+            while self._size > POSTINGS_CACHE and len(self._postings) > 1:
+                old = next(iter(self._postings))
+                self._size -= len(self._postings.pop(old)[0])
+        return ids, weights
+
+    def _field_lengths(self, reader: Any, field: str) -> list[int]:
+        key = (reader.segment().segment_id(), field)
+        found = self._lengths.get(key)
+        if found is None:
+            count = reader.doc_count_all()
+            try:  # the whole length column in one read (Whoosh reads it a byte per posting)
+                column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+                raw = column._dbfile.get(column._basepos, column._count)
+                found = [_LENGTH_OF_BYTE[b] for b in raw] + [0] * (count - len(raw))
+            except AttributeError:  # pragma: no cover - another codec
+                found = [reader.doc_field_length(d, field, 0) or 0 for d in range(count)]
+            with self._lock:
+                self._lengths[key] = found
+        return found
+
+    def column_values(self, reader: Any, field: str) -> list[tuple[str, ...]]:
+        """The comma-separated values of a column for every document of one segment, read once
+        (reading the column per document and per search cost ~60 ms a facet count)."""
+        key = (reader.segment().segment_id(), field)
+        found = self._columns.get(key)
+        if found is None:
+            column = reader.column_reader(field)
+            found = [
+                tuple(v for v in _text(column[d]).split(",") if v)
+                for d in range(reader.doc_count_all())
+            ]
+            with self._lock:
+                self._columns[key] = found
+        return found
+
+
+class _Unsupported(Exception):
+    """A query or weighting the fast path does not handle."""
+
+
 # --- the backend ---------------------------------------------------------------------------------
 
 
@@ -229,6 +426,7 @@ class WhooshBackend:
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._target: str | None = None
+        self._postings = _Postings()
 
     # -- directories
 
@@ -313,7 +511,14 @@ class WhooshBackend:
         """Index ``docs`` into a new directory, then swap it in atomically."""
         path = self._new_dir()
         ix = whoosh_index.open_dir(str(path))
-        writer = ix.writer(limitmb=256)
+        parallel = total >= PARALLEL_REBUILD and (os.cpu_count() or 1) > 1
+        if parallel:
+            # analysing and writing postings is ~90% of a rebuild and pure Python: two writer
+            # processes take a share each while this one loads documents from the database.
+            # Their two segments stay as they are; merging them would read every posting again.
+            writer = ix.writer(procs=2, multisegment=True, limitmb=256)
+        else:
+            writer = ix.writer(limitmb=256)
         count = 0
         try:
             for doc in docs:
@@ -326,7 +531,7 @@ class WhooshBackend:
             ix.close()
             shutil.rmtree(path, ignore_errors=True)
             raise
-        writer.commit(optimize=True)
+        writer.commit(optimize=not parallel)
         ix.close()
         self._swap_in(path)
         return count
@@ -366,6 +571,12 @@ class WhooshBackend:
                 self._searcher.close()
             self._searcher = whoosh_index.open_dir(str(target)).searcher()
             self._target = str(target)
+            self._postings.new_searcher(
+                {
+                    leaf.reader().segment().segment_id()
+                    for leaf, _ in self._searcher.leaf_searchers()
+                }
+            )
         return self._searcher
 
     def close(self) -> None:
@@ -403,17 +614,9 @@ class WhooshBackend:
             if compiled is None:
                 return empty
             hidden = self._hidden(reader, request)
-            results = searcher.search(compiled, limit=None, mask=hidden)
-            # limit=None: one pass scores and counts every match, which in Whoosh is cheaper
-            # than a top-N pass followed by the separate counting pass that len() needs
-            total = len(results)
-            best = heapq.nsmallest(
-                max(window, FACET_WINDOW if request.facets else 0),
-                results.top_n,
-                key=lambda t: (-t[0], t[1]),
-            )
-            top = best[:window]
-            ranked = self._rerank(searcher, [(docnum, score) for score, docnum in top])
+            wanted = max(window, FACET_WINDOW if request.facets else 0)
+            total, best = self._ranked(searcher, compiled, hidden, wanted)
+            ranked = self._rerank(searcher, best[:window])
             start = (request.page - 1) * request.per_page
             chosen = ranked[start : start + request.per_page]
             matcher = make_matcher(query)
@@ -422,7 +625,7 @@ class WhooshBackend:
             ]
             facets: dict[str, list[Facet]] = {}
             if request.facets:
-                facets = self._facets(reader, [docnum for _, docnum in best[:FACET_WINDOW]])
+                facets = self._facets(searcher, [docnum for docnum, _ in best[:FACET_WINDOW]])
             suggestion = None
             if request.suggest and total < 3:
                 suggestion = self._suggest(searcher, query)
@@ -437,15 +640,51 @@ class WhooshBackend:
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    @staticmethod
-    def _facets(reader: Any, docnums: list[int]) -> dict[str, list[Facet]]:
+    def _ranked(
+        self, searcher: Searcher, compiled: wq.Query, hidden: wq.Query | None, wanted: int
+    ) -> tuple[int, list[tuple[int, float]]]:
+        """How many documents match, and the ``wanted`` best as (docnum, score)."""
+        tree = as_tree(compiled.normalize())
+        hidden_tree = as_tree(hidden.normalize()) if hidden is not None else None
+        if tree is not None and (hidden is None or hidden_tree is not None):
+
+            def term_scores(field: str, text: str, only: set[int] | None) -> dict[int, float]:
+                return self._postings.scores(searcher, field, text, only)
+
+            def term_ids(field: str, text: str) -> set[int]:
+                return self._postings.ids(searcher, field, text)
+
+            try:
+                scored = ranking.evaluate(tree, term_scores, term_ids)
+                if hidden_tree is not None:
+                    hide = ranking.matching(hidden_tree, term_ids)
+                    scored = {d: s for d, s in scored.items() if d not in hide}
+                return len(scored), ranking.best(scored, wanted)
+            except _Unsupported:  # pragma: no cover - a custom weighting model
+                pass
+        # phrases, date ranges, prefixes: Whoosh's matchers. limit=None scores and counts in
+        # one pass, cheaper than a top-N pass plus the separate counting pass len() needs
+        results = searcher.search(compiled, limit=None, mask=hidden)
+        top = heapq.nsmallest(wanted, results.top_n, key=lambda t: (-t[0], t[1]))
+        return len(results), [(docnum, score) for score, docnum in top]
+
+    def _facets(self, searcher: Searcher, docnums: list[int]) -> dict[str, list[Facet]]:
+        leaves = [(offset, leaf.reader()) for leaf, offset in searcher.leaf_searchers()]
+        starts = [offset for offset, _ in leaves]
         out: dict[str, list[Facet]] = {}
         for name, field in FACET_COLUMNS.items():
-            column = reader.column_reader(field)
-            counts: Counter[str] = Counter()
-            for docnum in docnums:
-                value = _text(column[docnum])
-                counts.update(v for v in value.split(",") if v)
+            values = [self._postings.column_values(reader, field) for _, reader in leaves]
+            if len(leaves) == 1:
+                only = values[0]
+                counts = Counter(chain.from_iterable(only[d] for d in docnums))
+            else:
+                counts = Counter(
+                    chain.from_iterable(
+                        values[leaf][d - starts[leaf]]
+                        for d in docnums
+                        for leaf in [bisect_right(starts, d) - 1]
+                    )
+                )
             out[name] = [
                 Facet(v, c) for v, c in sorted(counts.items(), key=lambda vc: (-vc[1], vc[0]))[:12]
             ]
@@ -522,13 +761,28 @@ class WhooshBackend:
             s = stem(word)
             if any(searcher.doc_frequency(f, s) for f, _ in TEXT_FIELDS):
                 continue
-            found = searcher.suggest("title", word, limit=1) or searcher.suggest(
-                "headings", word, limit=1
-            )
-            if found and found[0] != word:
-                text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", found[0], text, flags=re.I)
+            found = _spelling(searcher, "title", word) or _spelling(searcher, "headings", word)
+            if found and found != word:
+                text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", found, text, flags=re.I)
                 changed = True
         return text if changed else None
+
+
+def _spelling(searcher: Searcher, field: str, word: str, maxdist: int = 2) -> str | None:
+    """What ``searcher.suggest(field, word, limit=1)`` answers, asked of each segment.
+
+    Whoosh finds words within an edit distance with a fast automaton over one segment's word
+    list, but over several segments (a parallel rebuild leaves two) it compares every word of
+    the field: ~300 ms. The ranking is Whoosh's: the most frequent word wins.
+    """
+    reader = searcher.reader()
+    spell_field = searcher.schema[field].spelling_fieldname(field)
+    near: set[str] = set()
+    for leaf, _ in searcher.leaf_searchers():
+        near.update(leaf.reader().terms_within(spell_field, word, maxdist, prefix=0))
+    scored = ((0 - (maxdist + (1.0 / (reader.frequency(field, w) or 1) * 0.5)), w) for w in near)
+    best = max(scored, default=None)
+    return best[1] if best else None
 
 
 def _text(value: object) -> str:

@@ -6,15 +6,37 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
 from markupsafe import Markup, escape
 
 TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
+SPLIT_RE = re.compile(r"([^\W_]+)", re.UNICODE)
 Matcher = Callable[[str], bool]
 
 # Markers a backend (PostgreSQL's ts_headline) puts around matches in unescaped text; private-use
 # code points, so text typed by users cannot fake them and they never reach the browser.
 START, STOP = "\ue000", "\ue001"
+
+
+class WordMatcher:
+    """A matcher that remembers its answers: the 20 snippets of a results page test mostly the
+    same words, so after the first few the test runs as set operations."""
+
+    def __init__(self, test: Matcher) -> None:
+        self._test = test
+        self._yes: set[str] = set()
+        self._no: set[str] = set()
+
+    def __call__(self, word: str) -> bool:
+        """Whether ``word`` matches."""
+        return bool(self.matching({word}))
+
+    def matching(self, words: set[str]) -> set[str]:
+        """The members of ``words`` that match."""
+        for word in words - self._yes - self._no:
+            (self._yes if self._test(word) else self._no).add(word)
+        return words & self._yes
 
 
 def highlight(text: str, matches: Matcher) -> Markup:
@@ -24,14 +46,24 @@ def highlight(text: str, matches: Matcher) -> Markup:
 
 def snippet(text: str, matches: Matcher, *, words: int = 32, fragments: int = 2) -> Markup:
     """Up to ``fragments`` passages of about ``words`` words with the densest matches."""
-    tokens = list(TOKEN_RE.finditer(text))
+    # split() with a group gives [gap, word, gap, word, …, gap] and the running sum of their
+    # lengths gives every word's offsets, all in C: ~3x faster than a match object per word
+    # and a matcher call per word (20 snippets of 600-word bodies were ~15 ms of a search)
+    parts = SPLIT_RE.split(text)
+    tokens = parts[1::2]
     if not tokens:
         return Markup("")
-    hit = [matches(t[0]) for t in tokens]
-    if not any(hit):
-        return _cut(text, tokens, 0, min(len(tokens), words * fragments // 2 + 8), [])
+    ends = list(accumulate(map(len, parts)))
+    spans = list(zip(ends[0::2], ends[1::2], strict=False))
+    distinct = set(tokens)
+    if isinstance(matches, WordMatcher):
+        good = matches.matching(distinct)
+    else:
+        good = {w for w in distinct if matches(w)}
+    where = [i for i, w in enumerate(tokens) if w in good]
+    if not where:
+        return _cut(text, spans, 0, min(len(tokens), words * fragments // 2 + 8), [])
     # score windows starting near each match by the distinct matching words they hold
-    where = [i for i, h in enumerate(hit) if h]
     chosen: list[tuple[int, int]] = []
     taken: list[tuple[int, int]] = []
     for _ in range(fragments):
@@ -42,8 +74,8 @@ def snippet(text: str, matches: Matcher, *, words: int = 32, fragments: int = 2)
             if any(a < hi and lo < b for a, b in taken):
                 continue
             inside = where[bisect_left(where, lo) : bisect_left(where, hi)]
-            distinct = {tokens[i][0].lower() for i in inside}
-            score = len(distinct) + 0.1 * len(inside) - 0.0001 * lo
+            different = {tokens[i].lower() for i in inside}
+            score = len(different) + 0.1 * len(inside) - 0.0001 * lo
             if score > best:
                 best, best_lo = score, lo
         if best_lo < 0:
@@ -52,16 +84,16 @@ def snippet(text: str, matches: Matcher, *, words: int = 32, fragments: int = 2)
         chosen.append((best_lo, end))
         taken.append((best_lo - words // 2, end + words // 2))
     chosen.sort()
-    marks = [(tokens[i].start(), tokens[i].end()) for i in where]
-    parts = [_cut(text, tokens, a, b, marks) for a, b in chosen]
-    return Markup(" ").join(parts)
+    marks = [spans[i] for i in where]
+    cuts = [_cut(text, spans, a, b, marks) for a, b in chosen]
+    return Markup(" ").join(cuts)
 
 
 def _cut(
-    text: str, tokens: list[re.Match[str]], first: int, last: int, marks: list[tuple[int, int]]
+    text: str, spans: list[tuple[int, int]], first: int, last: int, marks: list[tuple[int, int]]
 ) -> Markup:
-    start = 0 if first == 0 else tokens[first].start()
-    end = len(text) if last >= len(tokens) else tokens[last - 1].end()
+    start = 0 if first == 0 else spans[first][0]
+    end = len(text) if last >= len(spans) else spans[last - 1][1]
     inner = [(a - start, b - start) for a, b in marks if a >= start and b <= end]
     out = _render(text[start:end].replace("\n", " "), inner)
     prefix = Markup("… ") if start > 0 else Markup("")
