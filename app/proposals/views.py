@@ -472,6 +472,14 @@ def draft_proposal(
     if idea is not None:
         found = workshops.get_idea(session=session, idea_id=idea, user=me)
         room = workshops.get_workshop(session=session, workshop_id=found.workshop_id, user=me)
+        # an idea about an agenda item that works on a page may carry an edit of that page
+        item = next((i for i in room.items if i.id == found.item_id), None)
+        item_page = room.pages.get(item.page_id) if item and item.page_id else None
+        rev = (
+            pages.current_revision(session=session, page=item_page)
+            if item_page is not None and not item_page.is_deleted
+            else None
+        )
         return ProposalDraft(
             source=ProposalSource.idea,
             source_id=idea,
@@ -479,6 +487,10 @@ def draft_proposal(
             description=found.body,
             source_label=f"an idea in the workshop “{room.workshop.title}”",
             source_url=f"/workshops/{found.workshop_id}",
+            page=item_page if rev is not None else None,
+            base=rev.number if rev is not None else 0,
+            page_title=rev.title if rev is not None else "",
+            body=rev.body if rev is not None else "",
         )
     if thread is not None:
         from app.discussions import service as discussions
