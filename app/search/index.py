@@ -20,7 +20,7 @@ import uuid
 from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain
@@ -269,9 +269,9 @@ class _Postings:
         self._terms: dict[tuple[str, str], dict[int, float]] = {}
         self._terms_size = 0
 
-    def ids(self, searcher: Searcher, field: str, text: str) -> set[int]:
-        """The documents containing one term."""
-        return set(self._term(searcher, field, text))
+    def ids(self, searcher: Searcher, field: str, text: str) -> Collection[int]:
+        """The documents containing one term (a view: do not keep it)."""
+        return self._term(searcher, field, text).keys()
 
     def scores(
         self, searcher: Searcher, field: str, text: str, only: set[int] | None = None
@@ -651,7 +651,7 @@ class WhooshBackend:
             def term_scores(field: str, text: str, only: set[int] | None) -> dict[int, float]:
                 return self._postings.scores(searcher, field, text, only)
 
-            def term_ids(field: str, text: str) -> set[int]:
+            def term_ids(field: str, text: str) -> Collection[int]:
                 return self._postings.ids(searcher, field, text)
 
             try:

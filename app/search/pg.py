@@ -267,21 +267,32 @@ class PostgresBackend:
             else "''"
         )
         title = f"ts_headline({EN}, top.title, {tsq_sql}, {c.param(TITLE_HEADLINE)})"
+        # One statement: the matches are found (GIN) and ranked once, counted from the same
+        # materialised set rather than by a second scan, and only the ids and ranks go through
+        # the sort; the page's rows are fetched by id for ts_headline.
         sql = f"""
-            SELECT top.*, {headline} AS snippet, {title if tsq else "top.title"} AS title_marked
-            FROM (
-                SELECT d.*, {rank} AS rank FROM search_document d
-                WHERE {where}
-                ORDER BY rank DESC, d.updated_at DESC, d.id
+            WITH matched AS MATERIALIZED (
+                SELECT d.id, d.updated_at, {rank} AS rank FROM search_document d WHERE {where}
+            ), best AS (
+                SELECT m.id, m.rank FROM matched m
+                ORDER BY m.rank DESC, m.updated_at DESC, m.id
                 LIMIT {limit} OFFSET {offset}
-            ) top
+            ), top AS (
+                SELECT d.*, best.rank FROM best JOIN search_document d ON d.id = best.id
+            )
+            SELECT top.*, {headline} AS snippet, {title if tsq else "top.title"} AS title_marked,
+                   (SELECT count(*) FROM matched) AS total
+            FROM top
             ORDER BY top.rank DESC, top.updated_at DESC, top.id
         """
         with self.engine.connect() as conn:
             rows = conn.execute(text(sql), c.params).mappings().all()
-            total = conn.execute(
-                text(f"SELECT count(*) FROM search_document d WHERE {where}"), c.params
-            ).scalar_one()
+            if rows:
+                total = rows[0]["total"]
+            else:  # a page past the end: still say how many there are
+                total = conn.execute(
+                    text(f"SELECT count(*) FROM search_document d WHERE {where}"), c.params
+                ).scalar_one()
             facets = self._facets(conn, where, c.params) if request.facets else {}
             suggestion = None
             if request.suggest and total < SUGGEST_LIMIT:

@@ -12,7 +12,7 @@ one pass both scores and counts. No whoosh import: ``index.py`` turns Whoosh que
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 
@@ -38,17 +38,20 @@ class AndNode:
 
 Tree = TermNode | OrNode | AndNode
 TermScores = Callable[[str, str, set[int] | None], dict[int, float]]
-TermIds = Callable[[str, str], set[int]]
+TermIds = Callable[[str, str], Collection[int]]
 
 
 def matching(tree: Tree, ids: TermIds) -> set[int]:
-    """The documents that match, unscored."""
+    """The documents that match, unscored (a new set the caller may change)."""
     if isinstance(tree, TermNode):
-        return ids(tree.field, tree.text)
+        return set(ids(tree.field, tree.text))
     if isinstance(tree, OrNode):
         out: set[int] = set()
         for child in tree.children:
-            out |= matching(child, ids)
+            if isinstance(child, TermNode):
+                out.update(ids(child.field, child.text))  # no set per term
+            else:
+                out |= matching(child, ids)
         return out
     sets = sorted((matching(c, ids) for c in tree.children), key=len)
     if not sets:
@@ -86,6 +89,9 @@ def evaluate(
     if not candidates:
         return {}
     parts = [evaluate(c, scores, ids, candidates) for c in tree.children]
+    if len(parts) == 2 and tree.boost == 1.0:  # the common case, without a sum() per document
+        first, second = parts
+        return {d: first[d] + second[d] for d in candidates}
     return {d: sum(p[d] for p in parts) * tree.boost for d in candidates}
 
 
