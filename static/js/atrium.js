@@ -216,10 +216,21 @@
     if (!el.classList || !el.classList.contains("live-probe")) return;
     var region = el.closest("[data-live-region]");
     if (!region) return;
+    if (threadsBusy(region)) event.preventDefault();
+  });
+  document.addEventListener("htmx:before:swap", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    var el = (ctx && ctx.sourceElement) || event.target;
+    if (!el.classList || !el.classList.contains("live-probe")) return;
+    var region = el.closest("[data-live-region]");
+    if (region && threadsBusy(region)) event.preventDefault();
+  });
+
+  function threadsBusy(region) {
     var busy = Array.prototype.some.call(region.querySelectorAll("textarea, input[name=reason]"),
       function (field) { return field.value.trim() !== "" || field === document.activeElement; });
-    if (busy || region.querySelector("details.confirm[open]")) event.preventDefault();
-  });
+    return busy || !!region.querySelector("details.confirm[open]");
+  }
 
   // A new-thread form is cleared once the server accepted it.
   document.addEventListener("htmx:after:request", function (event) {
@@ -402,19 +413,31 @@
 
   // Skip a room poll while someone is using a control inside the room (a cluster name being
   // typed, a select opened, a confirmation open): the swap would throw that away.
-  document.addEventListener("htmx:before:request", function (event) {
-    var el = event.target;
-    if (!el.classList || !el.classList.contains("ws-probe")) return;
-    var region = el.closest("#room");
-    if (!region) return;
+  function roomBusy(region) {
     var active = document.activeElement;
     var busy = active && active !== document.body && region.contains(active)
       && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
     var typed = Array.prototype.some.call(region.querySelectorAll("input[type=text], textarea"),
       function (field) { return field.value.trim() !== ""; });
-    if (busy || typed || region.querySelector("details.confirm[open], details.ws-tools[open]")) {
-      event.preventDefault();
-    }
+    return busy || typed || !!region.querySelector("details.confirm[open], details.ws-tools[open]");
+  }
+
+  function probeRegion(event) {
+    var ctx = event.detail && event.detail.ctx;
+    var el = (ctx && ctx.sourceElement) || event.target;
+    if (!el.classList || !el.classList.contains("ws-probe")) return null;
+    return el.closest("#room");
+  }
+
+  document.addEventListener("htmx:before:request", function (event) {
+    var region = probeRegion(event);
+    if (region && roomBusy(region)) event.preventDefault();
+  });
+  // A poll sent just before someone opened a control must not swap it away when it returns;
+  // the next poll brings the change once they are done.
+  document.addEventListener("htmx:before:swap", function (event) {
+    var region = probeRegion(event);
+    if (region && roomBusy(region)) event.preventDefault();
   });
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }

@@ -415,6 +415,7 @@ def test_cli_review_command(tmp_path: Path) -> None:
 
 def test_review_task_runs_at_start_up(engine: Engine, settings: Settings, fran: User) -> None:
     import asyncio
+    import threading
 
     from app.decisions import reminders
 
@@ -427,7 +428,10 @@ def test_review_task_runs_at_start_up(engine: Engine, settings: Settings, fran: 
         async with reminders.review_task(engine, settings, interval=60):
             await asyncio.sleep(0.3)
 
-    asyncio.run(run())
+    # in a thread of its own: another test's browser may keep an event loop in this one
+    worker = threading.Thread(target=lambda: asyncio.run(run()))
+    worker.start()
+    worker.join(timeout=30)
     with open_session(engine, settings) as s:
         assert s.get(Decision, d.id).review_notified_on == service.today()  # type: ignore[union-attr]
 
