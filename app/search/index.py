@@ -34,6 +34,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.matching import FilterMatcher
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
@@ -63,6 +64,7 @@ RERANK_WINDOW = 100  # top hits re-ordered by the gentle backlinks/recency boost
 FACET_COLUMNS = {"kind": "kind", "tag": "tagset", "author": "authorset"}
 FACET_WINDOW = 2000
 PARALLEL_REBUILD = 5000  # documents from which a rebuild uses two writer processes
+SMALL_SEGMENT = 500  # documents below which "did you mean" compares a segment's words directly
 
 
 def make_schema() -> Schema:
@@ -399,10 +401,13 @@ class _Postings:
         found = self._columns.get(key)
         if found is None:
             column = reader.column_reader(field)
-            found = [
-                tuple(v for v in _text(column[d]).split(",") if v)
-                for d in range(reader.doc_count_all())
-            ]
+            parsed: dict[object, tuple[str, ...]] = {}  # few distinct values: split each once
+            found = []
+            for value in column:
+                values = parsed.get(value)
+                if values is None:
+                    values = parsed[value] = tuple(v for v in _text(value).split(",") if v)
+                found.append(values)
             with self._lock:
                 self._columns[key] = found
         return found
@@ -779,7 +784,13 @@ def _spelling(searcher: Searcher, field: str, word: str, maxdist: int = 2) -> st
     spell_field = searcher.schema[field].spelling_fieldname(field)
     near: set[str] = set()
     for leaf, _ in searcher.leaf_searchers():
-        near.update(leaf.reader().terms_within(spell_field, word, maxdist, prefix=0))
+        leaf_reader = leaf.reader()
+        if leaf_reader.doc_count_all() < SMALL_SEGMENT:
+            # the few words of a small segment (each save adds one) are quicker to compare one
+            # by one than to build the automaton (~8 ms) for
+            near.update(IndexReader.terms_within(leaf_reader, spell_field, word, maxdist))
+        else:
+            near.update(leaf_reader.terms_within(spell_field, word, maxdist, prefix=0))
     scored = ((0 - (maxdist + (1.0 / (reader.frequency(field, w) or 1) * 0.5)), w) for w in near)
     best = max(scored, default=None)
     return best[1] if best else None

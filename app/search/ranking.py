@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from operator import itemgetter
 
 
 @dataclass(frozen=True)
@@ -104,5 +105,7 @@ def best(scored: dict[int, float], n: int) -> list[tuple[int, float]]:
         items = [(d, s) for d, s in scored.items() if s >= cut]
     else:
         items = list(scored.items())
-    items.sort(key=lambda t: (-t[1], t[0]))
+    # two C-level sorts instead of a key function per item: by docnum, then (stable) by score
+    items.sort()
+    items.sort(key=itemgetter(1), reverse=True)
     return items[:n]
