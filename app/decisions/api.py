@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Invalid, NotFound
+from app.core.problems import problems
 from app.decisions import service, views
 from app.decisions.schemas import (
     CurrentAnswer,
@@ -25,14 +26,7 @@ from app.decisions.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
 
-PROBLEM = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    422: PROBLEM,
-}
+ERRORS = problems(401, 403, 404, 409, 422)
 
 
 def _number(value: str) -> int:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from app.core.deps import OptionalUser, SessionDep
+from app.core.problems import problems
 from app.discussions import service
 from app.discussions.schemas import (
     CommentCreate,
@@ -24,14 +25,7 @@ from app.discussions.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["discussions"])
 
-PROBLEM = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    413: PROBLEM,
-    422: PROBLEM,
-}
+ERRORS = problems(401, 403, 404, 413, 422)
 
 
 class ThreadList(BaseModel):

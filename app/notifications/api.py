@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.core.deps import OptionalUser, SessionDep
+from app.core.problems import PROBLEM
 from app.notifications import service
 from app.notifications.schemas import (
     MarkRead,
@@ -19,7 +20,6 @@ from app.pages import service as pages
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
-PROBLEM: dict[str, Any] = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
 SIGNED_IN: dict[int | str, dict[str, Any]] = {401: PROBLEM}
 MISSING: dict[int | str, dict[str, Any]] = {**SIGNED_IN, 404: PROBLEM}
 

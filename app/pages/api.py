@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.core.deps import OptionalUser, SessionDep
+from app.core.problems import PROBLEM
 from app.pages import history, service, structure
 from app.pages.models import Page
 from app.pages.schemas import (
@@ -27,8 +28,6 @@ from app.pages.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
-
-PROBLEM = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
 
 
 class PageCreate(PageEdit):

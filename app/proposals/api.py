@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.core.deps import OptionalUser, SessionDep
+from app.core.problems import problems
 from app.proposals import closing, service
 from app.proposals.models import Stance
 from app.proposals.schemas import (
@@ -27,15 +28,7 @@ from app.proposals.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
 
-PROBLEM = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    413: PROBLEM,
-    422: PROBLEM,
-}
+ERRORS = problems(401, 403, 404, 409, 413, 422)
 
 
 class ProposalList(BaseModel):

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Conflict
+from app.core.problems import problems
 from app.workshops import room, service
 from app.workshops.models import AgendaItem, IdeaCluster, Workshop
 from app.workshops.schemas import (
@@ -34,14 +35,7 @@ from app.workshops.schemas import (
 
 router = APIRouter(prefix="/api/v1/workshops", tags=["workshops"])
 
-PROBLEM = {"model": dict[str, object], "description": "Problem details (RFC 9457)"}
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    422: PROBLEM,
-}
+ERRORS = problems(401, 403, 404, 409, 422)
 
 
 class WorkshopLists(BaseModel):
