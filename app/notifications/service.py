@@ -174,6 +174,36 @@ def page_edited(
         watch(session=session, user_id=actor_id, page_id=page_id)
 
 
+def _posted(
+    session: Session,
+    recipients: dict[int, NotificationKind],
+    *,
+    actor: User | None,
+    page_id: int,
+    slug: str,
+    title: str,
+    thread_id: int,
+    comment_id: int,
+    excerpt: str,
+) -> None:
+    """Tell the recipients of a new thread or comment, and make its author watch the page."""
+    _notify(
+        session,
+        recipients,
+        actor=actor,
+        page_id=page_id,
+        slug=slug,
+        title=title,
+        url=_thread_url(thread_id, comment_id),
+        thread_id=thread_id,
+        comment_id=comment_id,
+        excerpt=excerpt,
+    )
+    actor_id = _actor_id(actor)
+    if actor_id is not None:
+        watch(session=session, user_id=actor_id, page_id=page_id)
+
+
 def thread_opened(
     *,
     session: Session,
@@ -191,21 +221,17 @@ def thread_opened(
         (NotificationKind.mention, sorted(mentioned)),
         (NotificationKind.new_thread, sorted(watchers(session=session, page_id=page_id))),
     )
-    _notify(
+    _posted(
         session,
         recipients,
         actor=actor,
         page_id=page_id,
         slug=slug,
         title=title,
-        url=_thread_url(thread_id, comment_id),
         thread_id=thread_id,
         comment_id=comment_id,
         excerpt=excerpt,
     )
-    actor_id = _actor_id(actor)
-    if actor_id is not None:
-        watch(session=session, user_id=actor_id, page_id=page_id)
 
 
 def comment_posted(
@@ -226,21 +252,17 @@ def comment_posted(
         (NotificationKind.mention, sorted(mentioned)),
         (NotificationKind.reply, sorted(participants)),
     )
-    _notify(
+    _posted(
         session,
         recipients,
         actor=actor,
         page_id=page_id,
         slug=slug,
         title=title,
-        url=_thread_url(thread_id, comment_id),
         thread_id=thread_id,
         comment_id=comment_id,
         excerpt=excerpt,
     )
-    actor_id = _actor_id(actor)
-    if actor_id is not None:
-        watch(session=session, user_id=actor_id, page_id=page_id)
 
 
 def thread_status_changed(
