@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.core import events
 from app.core.db import begin_write
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.time import utcnow
@@ -221,6 +222,21 @@ def _accepted(session: Session, decision: Decision, actor: User | None) -> None:
         title=decision.title,
         recipients=recipients,
         actor=actor,
+    )
+    events.publish(
+        session,
+        events.Event(
+            name="decision.recorded",
+            actor_id=actor.id if actor else None,
+            data={
+                "decision_id": decision.id,
+                "ref": ref(decision.number),
+                "title": decision.title,
+                "status": str(decision.status),
+                "decided_on": decision.decided_on.isoformat() if decision.decided_on else None,
+                "supersedes_id": decision.supersedes_id,
+            },
+        ),
     )
 
 

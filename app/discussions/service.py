@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.core import events
 from app.core.db import begin_write, settings_of
 from app.core.errors import Forbidden, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
@@ -572,6 +573,21 @@ def open_thread(*, session: Session, slug: str, data: ThreadCreate, author: User
         excerpt=_excerpt(body),
         mentioned={u.id for u in mentions.values() if u.id is not None},
     )
+    events.publish(
+        session,
+        events.Event(
+            name="thread.opened",
+            actor_id=me.id,
+            data={
+                "thread_id": thread.id,
+                "title": thread.title,
+                "page_id": page.id,
+                "slug": page.slug,
+                "anchor": str(kind),
+                "excerpt": _excerpt(body),
+            },
+        ),
+    )
     session.commit()
     return thread
 
@@ -757,6 +773,20 @@ def set_status(
         actor=me,
         participants=_participants(session, thread),
         resolved=status == ThreadStatus.resolved,
+    )
+    events.publish(
+        session,
+        events.Event(
+            name="thread.resolved",
+            actor_id=me.id,
+            data={
+                "thread_id": thread.id,
+                "title": thread.title,
+                "page_id": page.id,
+                "slug": page.slug,
+                "status": str(status),
+            },
+        ),
     )
     search.enqueue(session=session, kind="thread", ref_id=thread.id or 0)
     session.commit()

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.core import events
 from app.core.db import begin_write, settings_of
 from app.core.errors import Conflict, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
@@ -259,6 +260,7 @@ def _add_revision(
     tags: list[str],
     summary: str,
     author: User | None,
+    moved_from: str | None = None,
 ) -> Revision:
     now = utcnow()
     page.head += 1
@@ -297,7 +299,26 @@ def _add_revision(
         actor=author,
         summary=summary,
     )
+    events.publish(
+        session,
+        events.Event(
+            name=_EVENT_OF_KIND.get(kind, "page.saved"),
+            actor_id=author.id if author else None,
+            data={
+                "page_id": page.id,
+                "slug": page.slug,
+                "title": title,
+                "revision": rev.number,
+                "kind": str(kind),
+                "summary": summary,
+                **({"moved_from": moved_from} if moved_from is not None else {}),
+            },
+        ),
+    )
     return rev
+
+
+_EVENT_OF_KIND = {RevisionKind.move: "page.moved", RevisionKind.delete: "page.deleted"}
 
 
 def save_page(
@@ -533,6 +554,7 @@ def move_page(
             tags=list(cur.tags),
             summary=summary or f"Moved from {old} to {target}",
             author=author,
+            moved_from=old,
         )
     session.flush()
     for moving, _ in moves:

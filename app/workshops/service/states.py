@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core import events
 from app.core.db import begin_write
 from app.core.errors import Conflict, Invalid
 from app.core.time import utcnow
@@ -88,6 +89,19 @@ def set_state(
         session.flush()
         page = summary.write_summary_page(session=session, workshop=workshop, actor=me)
         workshop.summary_page_id = page.id
+        events.publish(
+            session,
+            events.Event(
+                name="workshop.closed",
+                actor_id=me.id,
+                data={
+                    "workshop_id": workshop_id,
+                    "title": workshop.title,
+                    "summary_page_id": page.id,
+                    "summary_slug": page.slug,
+                },
+            ),
+        )
     bump(workshop)
     session.add(workshop)
     search.enqueue(session=session, kind="workshop", ref_id=workshop_id)
