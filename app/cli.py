@@ -155,6 +155,60 @@ def reindex() -> None:
     console.print(f"{count} documents indexed with the {settings.search_backend} backend.")
 
 
+@app.command("backup")
+def backup_cmd(
+    target: Annotated[Path, typer.Argument(help="archive to write (.tar.gz)")],
+) -> None:
+    """Write a consistent backup (database, attachments, markdown export) while the wiki runs."""
+    from app.backup import service as backups
+
+    settings = Settings()
+    with _progress() as progress:
+        task = progress.add_task("Backing up", total=None, item="")
+        try:
+            report = backups.backup(
+                settings=settings,
+                target=target,
+                progress=lambda step: progress.update(task, advance=1, item=step),
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    console.print(
+        f"Backup written to {report.path} ({report.size:,} bytes): {report.pages} pages, "
+        f"{report.revisions} revisions, {report.files} files, {report.backend} schema "
+        f"{report.revision}."
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(help="archive written by `atrium backup`")],
+    force: Annotated[bool, typer.Option(help="replace a wiki that already has pages")] = False,
+) -> None:
+    """Bring a backup back (stop the server first), then rebuild the search index."""
+    from app.backup import service as backups
+
+    settings = Settings()
+    with _progress() as progress:
+        task = progress.add_task("Restoring", total=None, item="")
+        try:
+            report = backups.restore(
+                settings=settings,
+                source=source,
+                force=force,
+                progress=lambda step: progress.update(task, item=step),
+                reindex_progress=lambda done, total: progress.update(
+                    task, completed=done, total=total, item="indexing"
+                ),
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    console.print(
+        f"Restored {report.pages} pages, {report.revisions} revisions and {report.files} files; "
+        f"{report.indexed} documents indexed."
+    )
+
+
 @decisions_app.command("review")
 def decisions_review() -> None:
     """Notify the deciders of accepted decisions whose review date has come (once per date).
