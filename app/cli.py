@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.accounts import service as accounts
-from app.accounts.models import Role
+from app.accounts.models import Role, TokenScope
 from app.accounts.schemas import UserCreate
 from app.core.config import Settings
 from app.core.db import make_engine, migrate, session_scope
@@ -295,13 +295,16 @@ def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="what the token is for")] = "",
     days: Annotated[int | None, typer.Option(help="expires after this many days")] = None,
+    scope: Annotated[
+        TokenScope, typer.Option(help="read (GET/HEAD only) or write (everything)")
+    ] = TokenScope.write,
 ) -> None:
     """Create an API bearer token for USER (printed once; stored hashed)."""
     settings = Settings()
     with session_scope(make_engine(settings), settings) as session:
         try:
             _, token = accounts.create_token(
-                session=session, username=username, name=name, days=days
+                session=session, username=username, name=name, days=days, scope=scope
             )
         except DomainError as exc:
             raise _fail(exc) from exc

@@ -74,3 +74,23 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class TokenScope(enum.StrEnum):
+    read = "read"  # safe methods only (GET, HEAD)
+    write = "write"  # everything the user may do; implies read
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in: counted per account and per client address to throttle guessing.
+
+    Rows are kept about a day; a successful sign-in clears ``account`` on that account's rows,
+    which resets its count without lowering its address's.
+    """
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str | None = Field(default=None, max_length=64, index=True)
+    address: str = Field(default="", max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))

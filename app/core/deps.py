@@ -10,12 +10,28 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.audit import service as audit
 from app.core.config import Settings
 from app.core.db import open_session
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# requests that carry their own credentials (a username and password in the body) and use no
+# cookie: a forged cross-site request would have to know the password already
+CSRF_EXEMPT_PATHS = frozenset({"/api/v1/tokens"})
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else ""
+
+
+async def remember_client(request: Request) -> None:
+    """Make the client address known to the audit log for the rest of this request."""
+    # set in an async dependency: the context is copied into the threads that run sync routes
+    audit.client_address.set(client_address(request))
 
 
 def get_settings(request: Request) -> Settings:
@@ -43,7 +59,13 @@ def get_optional_user(request: Request, session: SessionDep, settings: SettingsD
     token = _bearer(request)
     user: User | None
     if token is not None:
-        user = accounts.user_for_token(session=session, token=token)
+        # a read-scoped token may only use safe methods, whatever the route does
+        user = accounts.user_for_token(
+            session=session,
+            token=token,
+            write=request.method not in SAFE_METHODS,
+            address=client_address(request),
+        )
         request.state.via_token = True
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -71,6 +93,8 @@ async def csrf_protect(request: Request) -> None:
     Requests that authenticate with a bearer token carry no ambient credentials and are exempt.
     """
     if request.method not in UNSAFE_METHODS or _bearer(request) is not None:
+        return
+    if request.url.path in CSRF_EXEMPT_PATHS:
         return
     token = request.headers.get(CSRF_HEADER)
     if token is None and request.headers.get("content-type", "").startswith(

@@ -45,3 +45,14 @@ class Invalid(DomainError):
 class TooLarge(DomainError):
     status_code = 413
     title = "Too large"
+
+
+class TooManyRequests(DomainError):
+    """Refused for a while (sign-in throttling); ``retry_after`` is in seconds."""
+
+    status_code = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after

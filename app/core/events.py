@@ -35,7 +35,7 @@ EVENTS: dict[str, str] = {
 }
 
 # modules with an ``on_event(session, event)``; each domain that listens adds itself here
-SUBSCRIBER_MODULES: tuple[str, ...] = ()
+SUBSCRIBER_MODULES: tuple[str, ...] = ("app.webhooks.subscriber", "app.audit.subscriber")
 
 Subscriber = Callable[[Session, "Event"], None]
 
