@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := static/vendor/htmx.min.js
 
-.PHONY: run test install vendor lint typecheck pytest migrate seed clean
+.PHONY: run test test-soak install vendor lint typecheck pytest migrate seed clean
 
 run: install vendor
 	$(BIN)/atrium migrate
@@ -42,7 +42,11 @@ typecheck: install
 	$(BIN)/mypy app tests
 
 pytest: install vendor
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
+
+# many clients, SIGKILL mid-write, full and read-only disks, API fuzzing: a few minutes
+test-soak: install vendor
+	$(BIN)/pytest -m soak
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor data

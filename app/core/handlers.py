@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import DomainError
+from app.core import storage
+from app.core.errors import DomainError, TooManyRequests
 from app.core.templating import is_htmx, render
 
 log = logging.getLogger("atrium")
@@ -24,7 +26,10 @@ _TITLES = {
     409: "Conflict",
     413: "Too large",
     422: "Invalid input",
+    429: "Too many requests",
     500: "Something went wrong",
+    503: "Storage unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -65,7 +70,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return problem(request, exc.status_code, exc.detail, exc.title, **exc.extra)
+        response = problem(request, exc.status_code, exc.detail, exc.title, **exc.extra)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -82,6 +90,17 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
         return problem(request, exc.status_code, detail)
+
+    async def storage_fault(request: Request, exc: Exception) -> Response:
+        # handled here, inside the app, so the reply goes out like any other error reply
+        fault = storage.classify(exc)
+        if fault is None:
+            raise exc  # not the storage: a bug, for the catch-all below
+        log.error("storage fault on %s %s: %s", request.method, request.url.path, exc)
+        return problem(request, fault.status, fault.detail, fault.title)
+
+    app.add_exception_handler(DBAPIError, storage_fault)
+    app.add_exception_handler(OSError, storage_fault)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
