@@ -67,16 +67,19 @@ def subject_for(note: Notification, actor: User | None) -> str:
         NotificationKind.page_edit: f"{who} edited {title}",
         NotificationKind.resolved: f"{who} {status} a discussion on {title}",
         NotificationKind.decision: f"{who} recorded a decision: {title}",
-        NotificationKind.review_due: f"A decision is due for review: {title}",
+        NotificationKind.review_due: f"A {'page' if note.page_slug else 'decision'} is due for "
+        f"review: {title}",
     }.get(note.kind, f"{who}: {title}")
     return _one_line(f"[Atrium] {text}")
 
 
-def _why(kind: NotificationKind) -> str:
+def _why(kind: NotificationKind, about_page: bool = False) -> str:
     if kind == NotificationKind.mention:
         return "You get this e-mail because you were mentioned."
     if kind in (NotificationKind.reply, NotificationKind.resolved):
         return "You get this e-mail because you took part in this discussion."
+    if kind == NotificationKind.review_due and about_page:
+        return "You get this e-mail because you are an owner of this page."
     if kind == NotificationKind.review_due:
         return "You get this e-mail because you are a decider of this decision."
     if kind == NotificationKind.decision:
@@ -98,7 +101,13 @@ def compose(
     lines = [subject_for(note, actor).removeprefix("[Atrium] ") + ".", ""]
     if note.excerpt and note.kind != NotificationKind.resolved:
         lines += [f"> {note.excerpt}", ""]
-    lines += [f"Open it: {base}{note.url}", "", "-- ", _why(note.kind), f"Your inbox: {base}/inbox"]
+    lines += [
+        f"Open it: {base}{note.url}",
+        "",
+        "-- ",
+        _why(note.kind, bool(note.page_slug)),
+        f"Your inbox: {base}/inbox",
+    ]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 

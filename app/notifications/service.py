@@ -335,6 +335,28 @@ def decision_review_due(
     )
 
 
+def page_review_due(
+    *,
+    session: Session,
+    page_id: int,
+    slug: str,
+    title: str,
+    review_by: date,
+    recipients: set[int],
+) -> None:
+    """A page's review date has come: tell its owners."""
+    _notify(
+        session,
+        _ranked((NotificationKind.review_due, sorted(recipients))),
+        actor=None,
+        page_id=page_id,
+        slug=slug,
+        title=title,
+        url=f"/wiki/{slug}",
+        excerpt=f"The page is due for review (review by {review_by.isoformat()})",
+    )
+
+
 # --- proposals (engineer P) ------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from app.core.time import as_utc
 from app.decisions import service as decisions
 from app.discussions import service as discussions
 from app.pages import history, service, structure
+from app.reviews import service as reviews
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,9 +46,18 @@ def page_history(
         if (upper is None or as_utc(a.at) < as_utc(upper))
         and (lower is None or as_utc(a.at) >= as_utc(lower))
     ]
-    timeline: list[tuple[datetime, str, object]] = [
-        (as_utc(r.created_at), "revision", r) for r in revisions
-    ] + [(as_utc(a.at), "discussion", a) for a in talk]
+    # owners, status and review changes, in the same window
+    stewardship = [
+        a
+        for a in reviews.page_activity(session=session, page=page)
+        if (upper is None or as_utc(a.at) < as_utc(upper))
+        and (lower is None or as_utc(a.at) >= as_utc(lower))
+    ]
+    timeline: list[tuple[datetime, str, object]] = (
+        [(as_utc(r.created_at), "revision", r) for r in revisions]
+        + [(as_utc(a.at), "discussion", a) for a in talk]
+        + [(as_utc(a.at), "stewardship", a) for a in stewardship]
+    )
     timeline.sort(key=lambda item: item[0], reverse=True)
     ctx = {
         "page": page,

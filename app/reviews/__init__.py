@@ -1,0 +1,1 @@
+"""Page ownership and review cycles."""
