@@ -227,7 +227,8 @@ def _text_kind(path: Path, name: str) -> FileKind:
         return KINDS["svg"]
     if start.startswith(_HTML_STARTS):
         claimed = _BY_EXTENSION.get(extension(name))
-        said = f" is not a {claimed.label}: it" if claimed and claimed.key not in _TEXT_KINDS else ""
+        lying = claimed is not None and claimed.key not in _TEXT_KINDS
+        said = f" is not a {claimed.label}: it" if claimed is not None and lying else ""
         raise Invalid(
             f"“{name}”{said} is an HTML document, which is not allowed. Nothing was saved.",
             field="file",

@@ -14,7 +14,6 @@ from app.attachments.storage import human_size
 from app.core.deps import OptionalUser, SessionDep
 from app.core.errors import Conflict, Invalid, TooLarge
 from app.core.templating import is_htmx, redirect, render
-from app.pages import service as pages
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +21,7 @@ BASE = "/wiki/{slug:path}/_attachments"
 
 
 def _context(session: SessionDep, slug: str, user: User | None) -> dict[str, Any]:
-    page = pages.get_page(session=session, slug=slug, user=user, include_deleted=True)
+    page = service.get_page(session=session, slug=slug, user=user)
     return {
         "page": page,
         "files": service.list_attachments(session=session, slug=page.slug, user=user),

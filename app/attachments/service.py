@@ -68,8 +68,16 @@ def store(session: Session) -> BlobStore:
 # --- lookups -------------------------------------------------------------------------------
 
 
+def get_page(*, session: Session, slug: str, user: User | None) -> Page:
+    """The page whose files these are: at ``slug`` or moved from it (raises NotFound)."""
+    return _page(session, slug, user)
+
+
 def _page(session: Session, slug: str, user: User | None) -> Page:
     """The page at ``slug`` (following a move), readable by ``user``."""
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text: no such page
+        accounts.require(user, "page.read")
+        raise NotFound("There is no such page.")
     page = pages.find_page(session=session, slug=slug, include_deleted=True)
     if page is None:
         moved = pages.find_redirect(session=session, slug=slug)
@@ -87,6 +95,8 @@ def _writable_page(session: Session, slug: str, user: User | None) -> Page:
 
 
 def _find(session: Session, page: Page, name: str, *, lock: bool = False) -> Attachment | None:
+    if name != files.clean_name(name):
+        return None  # stored names are always clean; this one cannot exist (NUL, "/", "..")
     stmt = select(Attachment).where(Attachment.page_id == page.id, Attachment.name == name)
     if lock and not is_sqlite(session):
         stmt = stmt.with_for_update()

@@ -3,6 +3,9 @@
 Every HTML string leaving this module has been through nh3 with a small allow-list: no
 scripts, no event handlers, no ``style``, no ``hx-*``/``data-*`` attributes (the app uses
 htmx), only http(s)/mailto/relative URLs, only the classes and ids the renderer produced.
+``attachment:name.png`` links and images become URLs of the page's attachments (images get
+their thumbnail, linked to the full file); without a page they stay ``attachment:`` and the
+sanitiser drops them like any other unknown scheme.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import markdown
 import nh3
@@ -62,6 +65,8 @@ RESERVED_FIRST_SEGMENTS = frozenset({
 MAX_SLUG_LENGTH = 255
 MAX_SLUG_SEGMENTS = 10
 HEADING_ID_PREFIX = "h-"
+ATTACHMENT_SCHEME = "attachment:"
+INLINE_IMAGE_WIDTH = 960  # thumbnail width of images shown in pages
 
 _SEGMENT_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _WIKILINK_RE = r"\[\[([^\[\]\n]+)\]\]"
@@ -165,6 +170,56 @@ class _WikilinkResolver(Treeprocessor):
                 self.ext.links.append(link.slug)
 
 
+def attachments_url(slug: str) -> str:
+    """The base URL of a page's attachments."""
+    return f"/wiki/{quote(slug, safe='/')}/_attachments"
+
+
+def attachment_name(url: str) -> str | None:
+    """The file name in an ``attachment:`` URL, or None when it is not one or is unsafe."""
+    if url[: len(ATTACHMENT_SCHEME)].lower() != ATTACHMENT_SCHEME:
+        return None
+    name = unquote(url[len(ATTACHMENT_SCHEME) :]).strip()
+    if (
+        not name
+        or name.startswith(".")
+        or any(c in name for c in "/\\?#")
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
+        return None
+    return name
+
+
+class _AttachmentLinks(Treeprocessor):
+    """``attachment:NAME`` in links and images -> the page's attachment URLs."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def run(self, root: etree.Element) -> None:
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for el in list(root.iter()):
+            attr = {"a": "href", "img": "src"}.get(el.tag)
+            name = attachment_name(el.get(attr, "")) if attr else None
+            if attr is None or name is None:
+                continue
+            url = f"{self.base}/{quote(name, safe='')}"
+            if el.tag == "a":
+                el.set("href", url)
+                continue
+            el.set("src", f"{url}?w={INLINE_IMAGE_WIDTH}")
+            el.set("loading", "lazy")
+            parent = parents.get(el)
+            if parent is None or parent.tag == "a":
+                continue
+            link = etree.Element("a", {"href": url, "class": "attachment-image"})
+            link.tail, el.tail = el.tail, None
+            parent.insert(list(parent).index(el), link)
+            parent.remove(el)
+            link.append(el)
+
+
 class _IdMarker(Treeprocessor):
     """Prefix every id the renderer made with a per-render nonce; the sanitiser keeps only those.
 
@@ -183,10 +238,11 @@ class _IdMarker(Treeprocessor):
 
 
 class _AtriumExtension(Extension):
-    def __init__(self, resolve: Resolver, nonce: str) -> None:
+    def __init__(self, resolve: Resolver, nonce: str, attachments: str | None = None) -> None:
         super().__init__()
         self.resolve = resolve
         self.nonce = nonce
+        self.attachments = attachments
         self.found: dict[etree.Element, str] = {}
         self.links: list[str] = []
 
@@ -195,6 +251,8 @@ class _AtriumExtension(Extension):
         md.inlinePatterns.register(_WikilinkInline(md, self.found), "wikilink", 175)
         # After inline (20), before toc (5) so heading text includes the labels.
         md.treeprocessors.register(_WikilinkResolver(self), "wikilink-resolve", 16)
+        if self.attachments is not None:
+            md.treeprocessors.register(_AttachmentLinks(self.attachments), "attachments", 15)
         # After toc (5) and footnotes (50, 15): every id is in the tree by then.
         md.treeprocessors.register(_IdMarker(self.nonce), "id-marker", 1)
 
@@ -223,8 +281,10 @@ _EXTENSIONS = [
 ]
 
 
-def _convert(body: str, resolve: Resolver, nonce: str) -> tuple[str, markdown.Markdown, list[str]]:
-    ext = _AtriumExtension(resolve, nonce)
+def _convert(
+    body: str, resolve: Resolver, nonce: str, attachments: str | None = None
+) -> tuple[str, markdown.Markdown, list[str]]:
+    ext = _AtriumExtension(resolve, nonce, attachments)
     # A fresh Markdown per call: instances keep state and are not thread-safe.
     md = markdown.Markdown(
         extensions=[*_EXTENSIONS, ext],
@@ -265,6 +325,7 @@ _TAG_ATTRIBUTE_VALUES = {
     "th": _ALIGN,
     "td": _ALIGN,
     "input": {"type": {"checkbox"}, "checked": {"", "checked"}, "disabled": {"", "disabled"}},
+    "img": {"loading": {"lazy"}},
 }
 # Any <input> that survives is a disabled checkbox, whatever the user wrote.
 _SET_TAG_ATTRIBUTE_VALUES = {"input": {"type": "checkbox", "disabled": "disabled"}}
@@ -275,7 +336,7 @@ ADMONITION_TYPES = frozenset({
 })  # fmt: skip
 _PYGMENTS_CLASSES = {c for c in STANDARD_TYPES.values() if c} | {"hll"}
 _ALLOWED_CLASSES = {
-    "a": {"wikilink", "missing", "footnote-ref", "footnote-backref"},
+    "a": {"wikilink", "missing", "footnote-ref", "footnote-backref", "attachment-image"},
     "div": {"highlight", "admonition", "footnote", "toc"} | ADMONITION_TYPES,
     "p": {"admonition-title"},
     "span": _PYGMENTS_CLASSES,
@@ -338,10 +399,14 @@ def wikilink_targets(body: str) -> set[str]:
     return seen
 
 
-def render(body: str, *, resolve: Resolver) -> Rendered:
-    """Render markdown to sanitised HTML, with its table of contents and wikilink slugs."""
+def render(body: str, *, resolve: Resolver, attachments: str | None = None) -> Rendered:
+    """Render markdown to sanitised HTML, with its table of contents and wikilink slugs.
+
+    ``attachments``: the base URL of the page's attachments (``attachments_url(slug)``), so
+    ``attachment:`` links resolve.
+    """
     nonce = f"n{secrets.token_hex(8)}-"
-    raw, md, links = _convert(body, resolve, nonce)
+    raw, md, links = _convert(body, resolve, nonce, attachments)
     tokens: list[dict[str, Any]] = getattr(md, "toc_tokens", [])
     headings = tuple(_flatten(tokens))
     toc = _sanitise(_toc_html(tokens), nonce) if len(headings) >= 2 else ""

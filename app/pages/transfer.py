@@ -1,7 +1,11 @@
-"""Import and export of pages as markdown files with YAML front matter."""
+"""Import and export of pages as markdown files with YAML front matter.
+
+A page's attachments travel beside its file: ``roles/cio.md`` and ``roles/cio.attachments/``.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +15,7 @@ import yaml
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.attachments import service as attachments
 from app.core.errors import DomainError, Invalid
 from app.pages import rendering
 from app.pages.models import Page, Revision, RevisionKind
@@ -18,6 +23,7 @@ from app.pages.schemas import PageEdit
 from app.pages.service import find_page, save_page
 
 Progress = Callable[[str], None]
+ATTACHMENTS_SUFFIX = ".attachments"
 
 
 @dataclass
@@ -26,13 +32,24 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    files: int = 0  # attachments added or updated
 
 
 def markdown_files(directory: Path) -> list[Path]:
     """The markdown files below ``directory`` in a stable order."""
     if not directory.is_dir():
         raise Invalid(f"{directory} is not a directory.")
-    return sorted(p for p in directory.rglob("*.md") if p.is_file())
+    return sorted(
+        p
+        for p in directory.rglob("*.md")
+        if p.is_file()
+        and not any(part.endswith(ATTACHMENTS_SUFFIX) for part in p.relative_to(directory).parts)
+    )
+
+
+def attachments_dir(page_file: Path) -> Path:
+    """The folder holding the attachments of the page in ``page_file``."""
+    return page_file.with_suffix(ATTACHMENTS_SUFFIX)
 
 
 def parse_file(path: Path, root: Path) -> tuple[str, PageEdit]:
@@ -65,7 +82,9 @@ def import_directory(
             result = save_page(
                 session=session, slug=slug, edit=edit, author=author, kind=RevisionKind.import_
             )
-            if result.revision is None:
+            added = _import_attachments(session, slug, attachments_dir(path), author)
+            report.files += added
+            if result.revision is None and not added:
                 report.unchanged.append(slug)
             elif page is None:
                 report.created.append(slug)
@@ -77,6 +96,16 @@ def import_directory(
         if progress is not None:
             progress(slug)
     return report
+
+
+def _import_attachments(session: Session, slug: str, folder: Path, author: User | None) -> int:
+    """Upload the files beside a page; returns how many were new or changed."""
+    if not folder.is_dir():
+        return 0
+    changed = 0
+    for item in sorted(p for p in folder.iterdir() if p.is_file()):
+        changed += attachments.import_file(session=session, slug=slug, path=item, user=author)
+    return changed
 
 
 def render_file(title: str, tags: list[str], body: str) -> str:
@@ -104,6 +133,10 @@ def export_directory(*, session: Session, directory: Path, progress: Progress | 
         target = directory.joinpath(*page.slug.split("/")).with_suffix(".md")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_file(rev.title, list(rev.tags), rev.body), encoding="utf-8")
+        for name, stored in attachments.current_files(session=session, page_id=page.id or 0):
+            folder = attachments_dir(target)
+            folder.mkdir(exist_ok=True)
+            shutil.copyfile(stored, folder / name)
         if progress is not None:
             progress(page.slug)
     return len(rows)

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
@@ -47,7 +48,8 @@ def _blobs(settings: Settings) -> list[Path]:
 def test_upload_stores_the_file_by_hash(session: Session, alice: User, settings: Settings) -> None:
     data = samples.png()
     result = _up(session, alice, data)
-    assert result.created and not result.unchanged
+    assert result.created
+    assert not result.unchanged
     a = result.attachment
     assert (a.name, a.head, a.size, a.content_type) == ("diagram.png", 1, len(data), "image/png")
     content = service.open_content(session=session, slug=SLUG, name="diagram.png", user=None)
@@ -73,9 +75,11 @@ def test_uploading_a_name_again_adds_a_version_and_restore_brings_one_back(
     first, second = samples.png(color=(1, 2, 3)), samples.png(color=(200, 100, 0))
     _up(session, alice, first)
     again = _up(session, alice, first)
-    assert again.unchanged and again.attachment.head == 1  # identical content: no new version
+    assert again.unchanged
+    assert again.attachment.head == 1
     replaced = _up(session, alice, second)
-    assert replaced.attachment.head == 2 and not replaced.created
+    assert replaced.attachment.head == 2
+    assert not replaced.created
     current = service.open_content(session=session, slug=SLUG, name="diagram.png", user=None)
     assert current.path.read_bytes() == second
     old = service.open_content(session=session, slug=SLUG, name="diagram.png", user=None, version=1)
@@ -87,7 +91,8 @@ def test_uploading_a_name_again_adds_a_version_and_restore_brings_one_back(
     assert (restored.number, restored.restored_from) == (3, 1)
     view = service.get_attachment(session=session, slug=SLUG, name="diagram.png", user=None)
     assert [v.number for v in view.versions] == [3, 2, 1]
-    assert view.uploader is not None and view.uploader.username == "alice"
+    assert view.uploader is not None
+    assert view.uploader.username == "alice"
     now = service.open_content(session=session, slug=SLUG, name="diagram.png", user=None)
     assert now.path.read_bytes() == first
     with pytest.raises(Invalid, match="already the current one"):
@@ -128,7 +133,8 @@ def test_uploading_over_a_deleted_name_brings_it_back_with_a_new_version(
     _up(session, alice, samples.png(color=(1, 1, 1)))
     service.delete_attachment(session=session, slug=SLUG, name="diagram.png", user=alice)
     result = _up(session, alice, samples.png(color=(1, 1, 1)))
-    assert not result.attachment.is_deleted and result.attachment.head == 2
+    assert not result.attachment.is_deleted
+    assert result.attachment.head == 2
 
 
 def test_over_the_limit_is_refused_and_nothing_is_written(
@@ -192,6 +198,13 @@ def test_unknown_page_or_name_is_not_found(session: Session, alice: User) -> Non
         service.open_content(session=session, slug=SLUG, name="nope.png", user=None)
     with pytest.raises(NotFound):
         service.list_attachments(session=session, slug="no/such/page", user=None)
+    # never a database error (PostgreSQL refuses NUL): simply not found
+    with pytest.raises(NotFound):
+        service.open_content(session=session, slug=SLUG, name="a\x00.png", user=None)
+    with pytest.raises(NotFound):
+        service.open_content(session=session, slug="a\x00b", name="a.png", user=None)
+    with pytest.raises(NotFound):
+        service.open_content(session=session, slug=SLUG, name="../../etc/passwd", user=None)
     with pytest.raises(NotFound):
         service.upload(
             session=session, slug="no/such", filename="a.png", stream=io.BytesIO(b"x"), user=alice
@@ -219,15 +232,12 @@ def test_files_follow_a_moved_page_and_a_deleted_page_is_read_only(
         )
 
 
-def test_thumbnails_are_cached_by_hash_and_width(
-    session: Session, alice: User, settings: Settings
-) -> None:
+def test_thumbnails_are_cached_by_hash_and_width(session: Session, alice: User) -> None:
     _up(session, alice, samples.png(400, 200), "wide.png")
     content = service.open_content(session=session, slug=SLUG, name="wide.png", user=None)
     thumb = service.thumbnail(content=content, session=session, width=160)
-    assert thumb is not None and thumb.path.name == f"{content.sha256}-160.jpg"
-    from PIL import Image
-
+    assert thumb is not None
+    assert thumb.path.name == f"{content.sha256}-160.jpg"
     with Image.open(thumb.path) as im:
         assert im.size == (160, 80)
     # an image narrower than the thumbnail is sent as it is
