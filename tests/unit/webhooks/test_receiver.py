@@ -6,10 +6,8 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
 from sqlmodel import Session, col, select
@@ -20,48 +18,13 @@ from app.webhooks import sender, service
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from app.webhooks.schemas import WebhookCreate
 from tests.factories import make_page, make_user
-
-
-@dataclass
-class Receiver:
-    """A little webhook receiver: answers with the queued status codes (then 200)."""
-
-    url: str
-    codes: list[int] = field(default_factory=list)
-    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+from tests.webhook_receiver import Receiver, receiving
 
 
 @pytest.fixture
 def receiver() -> Iterator[Callable[[list[int]], Receiver]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(codes: list[int]) -> Receiver:
-        state = Receiver(url="", codes=list(codes))
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                state.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                code = state.codes.pop(0) if state.codes else 200
-                answer = b"thanks" if code < 300 else b"receiver broke"
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # keep the test output quiet
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/atrium"
-        return state
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as stack:
+        yield lambda codes: stack.enter_context(receiving(codes))
 
 
 @pytest.fixture
