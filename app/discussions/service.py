@@ -33,6 +33,7 @@ from app.discussions.schemas import (
     ThreadCreate,
 )
 from app.notifications import service as notifications
+from app.pages import section_service
 from app.pages import service as pages
 from app.pages.models import Page
 from app.search import service as search
@@ -278,7 +279,8 @@ def place_markers(
 
 def section_choices(*, session: Session, page: Page) -> list[tuple[str, str]]:
     """(heading id, heading text) of the page's sections, for "about this section"."""
-    return anchors.headings(_page_blocks(session, page))
+    # the headings alone, not every block: this runs on each view of the page
+    return section_service.heading_choices(session=session, page=page)
 
 
 def list_discussions(
