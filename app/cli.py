@@ -24,6 +24,8 @@ decisions_app = typer.Typer(help="Decision records.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(decisions_app, name="decisions")
+reviews_app = typer.Typer(help="Page ownership and review cycles.", no_args_is_help=True)
+app.add_typer(reviews_app, name="reviews")
 console = Console(stderr=True)
 
 
@@ -220,6 +222,20 @@ def decisions_review() -> None:
     settings = Settings()
     due = reminders.run_once(make_engine(settings), settings)
     console.print(f"{due} decision{'s' if due != 1 else ''} due for review; deciders notified.")
+
+
+@reviews_app.command("check")
+def reviews_check() -> None:
+    """Notify the owners of pages whose review date has come (once per date); they become
+    "needs review".
+
+    The server runs this check every hour by itself; use this from cron when it is not running.
+    """
+    from app.reviews import reminders
+
+    settings = Settings()
+    due = reminders.run_once(make_engine(settings), settings)
+    console.print(f"{due} page{'s' if due != 1 else ''} became due for review; owners notified.")
 
 
 @user_app.command("add")
