@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from app.accounts import service as accounts
 from app.core.config import Settings
@@ -118,7 +118,7 @@ def test_paste_an_image_into_the_editor_and_see_it_in_the_page(
 
     # the upload button: the same name again is a new version; restore and delete by htmx
     panel = alice.locator("#attachments")
-    new_version = {"name": "image.png", "mimeType": "image/png", "buffer": samples.png(300, 120)}
+    new_version = FilePayload(name="image.png", mimeType="image/png", buffer=samples.png(300, 120))
     alice.set_input_files("#attachment-file", files=[new_version])
     panel.locator("form[data-attachments-upload] button[type=submit]").click()
     expect(panel).to_contain_text("Uploaded: image.png", timeout=5000)
