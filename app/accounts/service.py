@@ -66,6 +66,7 @@ PERMISSIONS: dict[Role | None, frozenset[str]] = {
         {
             *_ALL_READ,
             "user.manage",
+            "webhook.manage",  # webhooks see every change: only admins register them
             *_EDIT,
             *_TALK,
             *_TRIAGE,
