@@ -12,13 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from app.core import handlers
 from app.core.config import Settings
 from app.core.db import ROOT, make_engine
-from app.core.deps import csrf_protect
+from app.core.deps import csrf_protect, remember_client
 from app.core.security import CSRF_COOKIE, new_csrf_seed
 from app.decisions import reminders as decision_reminders
 from app.notifications import mail
 from app.pages import rendering
 from app.search import lifecycle as search_lifecycle
-from app.webhooks import sender as webhook_sender
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -46,7 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mail.delivery_task(engine, settings),
             search_lifecycle.indexer_running(_app, engine, settings),
             decision_reminders.review_task(engine, settings),
-            webhook_sender.delivery_task(engine, settings),
         ):
             yield
         engine.dispose()
@@ -56,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Co-design your IT operating model: versioned pages, history and diffs.",
         version="1.0",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(remember_client), Depends(csrf_protect)],
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -90,7 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    from app.accounts import api as accounts_api
     from app.accounts import routes as account_routes
+    from app.audit import api as audit_api
+    from app.audit import routes as audit_routes
     from app.decisions import api as decisions_api
     from app.decisions import routes as decision_routes
     from app.discussions import api as discussions_api
@@ -104,8 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.proposals import routes as proposal_routes
     from app.search import api as search_api
     from app.search import routes as search_routes
-    from app.webhooks import api as webhooks_api
-    from app.webhooks import routes as webhook_routes
     from app.workshops import api as workshops_api
     from app.workshops import routes as workshop_routes
 
@@ -120,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)
+    app.include_router(accounts_api.router)
+    app.include_router(audit_routes.router)
+    app.include_router(audit_api.router)
     # before the pages API: its /pages/{slug:path} would swallow /pages/{slug}/watch, …/threads
     app.include_router(notifications_api.router)
     app.include_router(notification_routes.router)
@@ -136,8 +138,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workshop_routes.router)
     app.include_router(proposals_api.router)
     app.include_router(proposal_routes.router)
-    app.include_router(webhooks_api.router)
-    app.include_router(webhook_routes.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from app.accounts.models import ApiToken, LoginSession, User
+from app.accounts.models import ApiToken, LoginFailure, LoginSession, User
+from app.audit.models import AuditEntry
 from app.decisions.models import Decision, DecisionLink, DecisionPerson, DecisionVersion
 from app.discussions.models import Comment, CommentVersion, Mention, Thread
 from app.notifications.models import Notification, Watch
 from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevision, Revision
 from app.proposals.models import Proposal, ProposalChange, ProposalResponse, ProposalVersion
 from app.search.models import OutboxEvent
-from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.workshops.models import (
     AgendaItem,
     DotVote,
@@ -26,6 +26,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AgendaItem",
     "ApiToken",
+    "AuditEntry",
     "Comment",
     "CommentVersion",
     "Decision",
@@ -36,6 +37,7 @@ __all__ = [
     "Draft",
     "Idea",
     "IdeaCluster",
+    "LoginFailure",
     "LoginSession",
     "Mention",
     "Notification",
@@ -52,9 +54,6 @@ __all__ = [
     "Thread",
     "User",
     "Watch",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookEndpoint",
     "Workshop",
     "WorkshopMember",
     "metadata",

@@ -6,17 +6,19 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from app.accounts.models import ApiToken, LoginSession, Role, User
+from app.accounts import passwords, throttle, tokens
+from app.accounts.models import ApiToken, LoginSession, Role, TokenScope, User
 from app.accounts.schemas import UserCreate
-from app.core.db import begin_write
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.audit import service as audit
+from app.core.db import begin_write, settings_of
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.core.time import as_utc, utcnow
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -66,7 +68,7 @@ PERMISSIONS: dict[Role | None, frozenset[str]] = {
         {
             *_ALL_READ,
             "user.manage",
-            "webhook.manage",  # webhooks see every change: only admins register them
+            "audit.read",
             *_EDIT,
             *_TALK,
             *_TRIAGE,
@@ -111,8 +113,9 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def create_user(*, session: Session, data: UserCreate) -> User:
-    """Create a user with a hashed password."""
+def create_user(*, session: Session, data: UserCreate, actor: User | None = None) -> User:
+    """Create a user with a hashed password that follows the password rules."""
+    passwords.check(data.password, data.username)
     begin_write(session)
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict(f"The username {data.username!r} is taken.")
@@ -124,6 +127,14 @@ def create_user(*, session: Session, data: UserCreate) -> User:
         password_hash=_hasher.hash(data.password),
     )
     session.add(user)
+    session.flush()
+    audit.record(
+        session=session,
+        action="user.created",
+        actor=actor if actor is not None and actor.id is not None else None,
+        target=user.username,
+        details={"role": str(user.role)},
+    )
     session.commit()
     return user
 
@@ -141,18 +152,59 @@ def count_users(*, session: Session) -> int:
     return len(session.exec(select(User.id)).all())
 
 
-def set_password(*, session: Session, username: str, password: str) -> User:
-    """Set a user's password and end all their sessions."""
-    if len(password) < 10:
-        raise Invalid("A password needs at least 10 characters.")
+def _end_sessions(session: Session, user_id: int | None, keep: str | None = None) -> int:
+    rows = session.exec(select(LoginSession).where(LoginSession.user_id == user_id)).all()
+    ended = 0
+    for row in rows:
+        if keep is None or row.id_hash != _sha256(keep):
+            session.delete(row)
+            ended += 1
+    return ended
+
+
+def set_password(
+    *, session: Session, username: str, password: str, actor: User | None = None
+) -> User:
+    """Set a user's password (checked against the rules) and end all their sessions."""
+    passwords.check(password, username)
     begin_write(session)
     user = get_user(session=session, username=username)
     user.password_hash = _hasher.hash(password)
     session.add(user)
-    for row in session.exec(select(LoginSession).where(LoginSession.user_id == user.id)):
-        session.delete(row)
+    _end_sessions(session, user.id)
+    audit.record(
+        session=session,
+        action="user.password_changed",
+        actor=actor if actor is not None and actor.id is not None else None,
+        target=user.username,
+        details={"by": "administrator" if actor is not None else "command line"},
+    )
     session.commit()
     return user
+
+
+def change_password(
+    *, session: Session, user: User, current: str, new: str, keep_session: str | None = None
+) -> None:
+    """A user changes their own password; their other sessions end (this one may stay)."""
+    if not user.password_hash or not _hasher.verify(current, user.password_hash):
+        raise Invalid("The current password is not right.")
+    passwords.check(new, user.username)
+    begin_write(session)
+    me = session.get(User, user.id)
+    if me is None:  # pragma: no cover - the user was just resolved from their session
+        raise NotFound("No such user.")
+    me.password_hash = _hasher.hash(new)
+    session.add(me)
+    ended = _end_sessions(session, me.id, keep=keep_session)
+    audit.record(
+        session=session,
+        action="user.password_changed",
+        actor=me,
+        target=me.username,
+        details={"by": "self", "sessions_ended": ended},
+    )
+    session.commit()
 
 
 def generate_password() -> str:
@@ -172,6 +224,67 @@ def ensure_admin(*, session: Session) -> tuple[User, str] | None:
     return user, password
 
 
+def _managed_user(session: Session, actor: User | None, username: str) -> tuple[User, User]:
+    me = require_user(actor, "user.manage")
+    begin_write(session)
+    user = get_user(session=session, username=username)
+    return me, user
+
+
+def _other_active_admins(session: Session, user_id: int | None) -> int:
+    return len(
+        session.exec(
+            select(User.id).where(
+                User.role == Role.admin, col(User.is_active).is_(True), User.id != user_id
+            )
+        ).all()
+    )
+
+
+def set_active(*, session: Session, actor: User | None, username: str, active: bool) -> User:
+    """An admin disables a user (their sessions end and their tokens stop working) or enables."""
+    me, user = _managed_user(session, actor, username)
+    if not active and user.id == me.id:
+        raise Conflict("You cannot disable your own account.")
+    if user.is_active == active:
+        session.commit()
+        return user
+    user.is_active = active
+    session.add(user)
+    ended = 0 if active else _end_sessions(session, user.id)
+    audit.record(
+        session=session,
+        action="user.enabled" if active else "user.disabled",
+        actor=me,
+        target=user.username,
+        details={} if active else {"sessions_ended": ended},
+    )
+    session.commit()
+    return user
+
+
+def set_role(*, session: Session, actor: User | None, username: str, role: Role) -> User:
+    """An admin changes a user's role (the last active admin keeps theirs)."""
+    me, user = _managed_user(session, actor, username)
+    if user.role == role:
+        session.commit()
+        return user
+    if user.role == Role.admin and _other_active_admins(session, user.id) == 0:
+        raise Conflict("The wiki needs at least one active administrator.")
+    old = user.role
+    user.role = role
+    session.add(user)
+    audit.record(
+        session=session,
+        action="user.role_changed",
+        actor=me,
+        target=user.username,
+        details={"from": str(old), "to": str(role)},
+    )
+    session.commit()
+    return user
+
+
 # --- sign-in sessions ------------------------------------------------------------------------
 
 
@@ -181,49 +294,150 @@ class NewSession:
     user: User
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User:
-    """The user whose credentials these are (raises Unauthorized with one vague message)."""
-    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+_VAGUE = "Unknown username or wrong password."
+
+
+def _verify(session: Session, username: str, password: str) -> User | None:
+    """The user whose credentials these are, or None (in about the same time either way)."""
+    user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.password_hash:
         _hasher.verify(password, _DUMMY_HASH)
-        raise Unauthorized("Unknown username or wrong password.")
+        return None
     valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
-        raise Unauthorized("Unknown username or wrong password.")
+        return None
     if new_hash:
-        begin_write(session)
-        user.password_hash = new_hash
-        session.add(user)
-        session.commit()
+        user.password_hash = new_hash  # stored with the sign-in's commit
     return user
 
 
-def login(
-    *, session: Session, username: str, password: str, days: int, user_agent: str = ""
-) -> NewSession:
-    """Check the credentials and open a new server-side session (a fresh id every sign-in)."""
-    user = authenticate(session=session, username=username, password=password)
-    token = secrets.token_urlsafe(32)
+def authenticate(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str = "",
+    now: datetime | None = None,
+) -> User:
+    """The user whose credentials these are; throttled per account and per client address.
+
+    Raises TooManyRequests while locked out, Unauthorized (one vague message) otherwise. A
+    failure is counted and audited in its own commit before the error is raised.
+    """
+    now = now or utcnow()
+    account = username.strip().lower()[:64]
+    settings = settings_of(session)
+    try:
+        throttle.check(
+            session=session, settings=settings, account=account, address=address, now=now
+        )
+    except TooManyRequests:
+        begin_write(session)
+        audit.record(
+            session=session,
+            action="user.sign_in_refused",
+            actor_name=account,
+            target=account,
+            address=address,
+            details={"reason": "throttled"},
+        )
+        session.commit()
+        raise
+    user = _verify(session, account, password)
     begin_write(session)
+    if user is None:
+        throttle.record_failure(session=session, account=account, address=address, now=now)
+        audit.record(
+            session=session,
+            action="user.sign_in_failed",
+            actor_name=account,
+            target=account,
+            address=address,
+        )
+        session.commit()
+        raise Unauthorized(_VAGUE)
+    throttle.clear_account(session=session, account=account)
+    session.add(user)
+    return user  # the caller's write transaction goes on
+
+
+def login(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    days: int,
+    user_agent: str = "",
+    address: str = "",
+    previous: str | None = None,
+    now: datetime | None = None,
+) -> NewSession:
+    """Check the credentials and open a new server-side session (a fresh id every sign-in).
+
+    ``previous`` is the session cookie the browser had, if any: it is ended, so a session id
+    planted before sign-in never becomes a signed-in one.
+    """
+    user = authenticate(
+        session=session, username=username, password=password, address=address, now=now
+    )
+    token = secrets.token_urlsafe(32)
+    if previous:
+        old = session.get(LoginSession, _sha256(previous))
+        if old is not None:
+            session.delete(old)
     session.add(
         LoginSession(
             id_hash=_sha256(token),
             user_id=user.id,  # type: ignore[arg-type]
-            expires_at=utcnow() + timedelta(days=days),
+            expires_at=(now or utcnow()) + timedelta(days=days),
             user_agent=user_agent[:255],
         )
+    )
+    audit.record(
+        session=session,
+        action="user.signed_in",
+        actor=user,
+        target=user.username,
+        address=address,
+        details={"user_agent": user_agent[:255]} if user_agent else {},
     )
     session.commit()
     return NewSession(token=token, user=user)
 
 
-def logout(*, session: Session, token: str) -> None:
+def logout(*, session: Session, token: str, address: str = "") -> None:
     """End the session behind this cookie value."""
     begin_write(session)
     row = session.get(LoginSession, _sha256(token))
     if row is not None:
+        user = session.get(User, row.user_id)
         session.delete(row)
+        if user is not None:
+            audit.record(
+                session=session,
+                action="user.signed_out",
+                actor=user,
+                target=user.username,
+                address=address,
+            )
     session.commit()
+
+
+def logout_everywhere(*, session: Session, user: User | None, address: str = "") -> int:
+    """End every session of the signed-in user, on every device; returns how many."""
+    me = require_user(user, "token.own")
+    begin_write(session)
+    ended = _end_sessions(session, me.id)
+    audit.record(
+        session=session,
+        action="user.signed_out_everywhere",
+        actor=me,
+        target=me.username,
+        address=address,
+        details={"sessions_ended": ended},
+    )
+    session.commit()
+    return ended
 
 
 def user_for_session(*, session: Session, token: str) -> User | None:
@@ -245,46 +459,48 @@ def user_for_session(*, session: Session, token: str) -> User | None:
     return user
 
 
-# --- API tokens ----------------------------------------------------------------------------
-
-
-def create_token(
-    *, session: Session, username: str, name: str = "", days: int | None = None
-) -> tuple[ApiToken, str]:
-    """Create an API bearer token for a user; returns the row and the token (shown once)."""
-    user = get_user(session=session, username=username)
-    token = "atr_" + secrets.token_urlsafe(32)
-    begin_write(session)
-    row = ApiToken(
-        user_id=user.id,  # type: ignore[arg-type]
-        name=name,
-        token_hash=_sha256(token),
-        expires_at=utcnow() + timedelta(days=days) if days else None,
-    )
-    session.add(row)
-    session.commit()
-    return row, token
-
-
-def user_for_token(*, session: Session, token: str) -> User:
-    """The active user a bearer token belongs to (raises Unauthorized)."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _sha256(token))).first()
+def count_sessions(*, session: Session, user: User) -> int:
+    """How many live sign-in sessions the user has."""
     now = utcnow()
-    if (
-        row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and as_utc(row.expires_at) <= now)
-    ):
-        raise Unauthorized("The API token is unknown, expired or revoked.")
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("The API token's user is disabled.")
-    return user
+    rows = session.exec(select(LoginSession).where(LoginSession.user_id == user.id)).all()
+    return sum(1 for r in rows if as_utc(r.expires_at) > now)
+
+
+# --- API tokens (app/accounts/tokens.py) ---------------------------------------------------
+
+create_token = tokens.create_token
+list_tokens = tokens.list_tokens
+revoke_token = tokens.revoke_token
+user_for_token = tokens.user_for_token
+
+
+def token_for_credentials(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str = "",
+    name: str = "",
+    days: int | None = None,
+    scope: TokenScope = TokenScope.write,
+) -> tuple[ApiToken, str]:
+    """Exchange a username and password for a new API token (throttled like the sign-in)."""
+    user = authenticate(session=session, username=username, password=password, address=address)
+    # authenticate() leaves its write transaction open: the token joins it, one commit
+    return tokens.create_token(
+        session=session, username=user.username, name=name, days=days, scope=scope, actor=user
+    )
 
 
 def list_users(*, session: Session) -> list[User]:
     """All users by username."""
     return list(session.exec(select(User).order_by(col(User.username))))
+
+
+def manage_users(*, session: Session, actor: User | None) -> list[User]:
+    """All users by username, for the administrators' user management screen."""
+    require_user(actor, "user.manage")
+    return list_users(session=session)
 
 
 def system_actor() -> User:

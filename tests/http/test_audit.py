@@ -49,15 +49,17 @@ def test_only_admins_see_the_audit_log(client: TestClient, session: Session) -> 
     csrf = login(client, "alice")
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit.csv").status_code == 403
-    assert "Audit log" not in client.get("/").text
+    assert "/admin/users" not in client.get("/").text
     _, token = accounts.create_token(session=session, username="alice")
     api = client.get("/api/v1/audit", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 403
     assert api.json()["detail"] == "Only administrators may read the audit log."
     client.post("/logout", data={"csrf_token": csrf})
     login(client, "root")
+    # the header's Admin link leads to the users screen, whose tabs lead to the audit log
+    assert 'href="/admin/users"' in client.get("/").text
+    assert 'href="/admin/audit"' in client.get("/admin/users").text
     assert client.get("/admin/audit").status_code == 200
-    assert 'href="/admin/audit"' in client.get("/").text
 
 
 def test_the_screen_shows_sign_ins_failures_and_edits(client: TestClient, session: Session) -> None:
