@@ -22,6 +22,7 @@
     var el = scope && scope.querySelector("[data-attachments-status]");
     if (!el) return;
     el.textContent = text;
+    el.title = text;
     el.classList.toggle("is-error", !!isError);
   }
 
