@@ -115,8 +115,12 @@ def _locked(session: Session, slug: str, user: User | None) -> tuple[Page, PageS
     page = session.exec(stmt).first()
     if page is None:
         raise NotFound(f"There is no page {slug!r} yet.", slug=slug)
+    # the row too: the due check (which skips locked rows) must not interleave with a change
+    found = select(PageStewardship).where(PageStewardship.page_id == page.id)
+    if not is_sqlite(session):
+        found = found.with_for_update()
     # a page nobody set anything on has no row yet: it is added with the first change
-    row = session.get(PageStewardship, page.id) or PageStewardship(page_id=page.id or 0)
+    row = session.exec(found).first() or PageStewardship(page_id=page.id or 0)
     return page, row
 
 
@@ -154,12 +158,13 @@ def set_stewardship(
     """Change a page's owners, status, review date, interval or approving decision (only the
     fields given); records what changed in the page's history."""
     given = data.model_fields_set
-    if "review_by" in given and data.review_by is not None:
-        _check_date(data.review_by, field="review_by")
     begin_write(session)
     page, row = _locked(session, slug, user)
     current_owners = owner_ids(session, page.id or 0)
     me = _require_steward(user, current_owners)
+    if "review_by" in given and data.review_by is not None and data.review_by != row.review_by:
+        # an overdue date sent back unchanged (the form resends every field) is not a new one
+        _check_date(data.review_by, field="review_by")
     # every check comes before the first write, so a refusal leaves nothing behind
     changes: dict[str, object] = {}
     said: list[str] = []

@@ -153,6 +153,24 @@ def test_bad_input_is_a_clear_message_and_nothing_is_written(
     assert session.exec(select(StewardshipEvent)).first() is None
 
 
+def test_form_of_an_overdue_page_saves_with_its_date_unchanged(
+    client: TestClient, session: Session, seeded: int
+) -> None:
+    _steward(session, owners=["alice"], status="approved", review_by=service.today())
+    _backdate(session, seeded, 7)
+    past = (service.today() - timedelta(days=7)).isoformat()
+    token = login(client, "alice")
+    form = client.get(f"/stewardship/{SLUG}").text
+    assert "This date has passed" in form
+    r = client.post(
+        f"/stewardship/{SLUG}",
+        data=_form(token, owners="alice, rita", status="needs_review", review_by=past),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Owners Alice, Rita" in _text(client.get(f"/wiki/{SLUG}").text)
+
+
 @pytest.mark.usefixtures("seeded")
 def test_approved_by_an_existing_decision(client: TestClient, session: Session) -> None:
     fran = make_user(session, username="fran", role=Role.facilitator)

@@ -196,6 +196,20 @@ def test_review_date_in_the_past_is_refused(session: Session, alice: User, page:
     assert view.row.review_by is None  # type: ignore[attr-defined]
 
 
+def test_overdue_date_sent_back_unchanged_is_not_refused(
+    session: Session, alice: User, page: int
+) -> None:
+    """The form resends every field: changing the owners of an overdue page must work."""
+    _set(session, alice, status="approved", review_by=service.today())
+    past = service.today() - timedelta(days=5)
+    _backdate(session, page, past)
+    view = _set(session, alice, owners=["alice"], status="approved", review_by=past)
+    assert view.owner_names == ["alice"]  # type: ignore[attr-defined]
+    assert view.row.review_by == past  # type: ignore[attr-defined]
+    with pytest.raises(Invalid, match="in the past"):
+        _set(session, alice, review_by=past - timedelta(days=1))
+
+
 def test_approved_page_cannot_keep_a_passed_review_date(
     session: Session, alice: User, page: int
 ) -> None:
