@@ -57,3 +57,17 @@ def test_attachments_round_trip_through_export_and_import(tmp_path: Path) -> Non
     with _session(tmp_path) as session:
         org = session.exec(select(Attachment).where(Attachment.name == "org.png")).one()
         assert org.head == 2
+
+
+def test_gc_removes_files_no_version_refers_to(tmp_path: Path) -> None:
+    run = CliRunner(env={"ATRIUM_DATA_DIR": str(tmp_path / "data"), "ATRIUM_SECRET_KEY": "k"})
+    assert run.invoke(app, ["migrate"]).exit_code == 0
+    stray = tmp_path / "data" / "attachments" / "ab" / ("c" * 62)
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left by an upload whose save failed")
+    kept = run.invoke(app, ["attachments", "gc"])
+    assert "0 unreferenced files removed" in kept.output  # too young: it may still commit
+    result = run.invoke(app, ["attachments", "gc", "--grace", "-1"])
+    assert result.exit_code == 0, result.output
+    assert "1 unreferenced file removed" in result.output
+    assert not stray.exists()

@@ -126,6 +126,12 @@ def test_page_view_loads_the_panel_and_editor_offers_attaching(client: TestClien
     assert "/static/js/attachments.js" in view
     edit = client.get(f"/edit/{SLUG}").text
     assert f'data-attachments-api="{API}"' in edit
+    token = login(client, "alice")
+    preview = client.post(
+        "/preview",
+        data={"body": "![x](attachment:flow.png)", "page_slug": SLUG, "csrf_token": token},
+    )
+    assert f'src="{FILES}/flow.png?w=960"' in preview.text
     assert "Attach a file" in edit
 
 
@@ -212,6 +218,16 @@ def test_api_round_trip(client: TestClient) -> None:
 
 def test_api_errors_are_problem_details(client: TestClient) -> None:
     token = login(client, "alice")
+    # a form without a file is a clear 422, never a 500
+    nothing = client.post(FILES, data={"csrf_token": token})
+    assert nothing.status_code == 422
+    empty_choice = client.post(
+        FILES, data={"csrf_token": token}, files={"file": ("", b"", "application/octet-stream")}
+    )
+    assert empty_choice.status_code == 422  # (browsers do not send it: the input is required)
+    no_file = client.post(API, data={"replace": "true"}, headers={"X-CSRF-Token": token})
+    assert no_file.status_code == 422
+    assert no_file.headers["content-type"] == "application/problem+json"
     missing = client.get(f"{API}/nope.png")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
@@ -228,8 +244,9 @@ def test_api_errors_are_problem_details(client: TestClient) -> None:
 
 
 def test_permissions(client: TestClient, session: Session) -> None:
-    # anonymous visitors read (public wiki) but may not upload
+    # anonymous visitors read (public wiki) but may not upload; no files: no panel on the page
     assert client.get(FILES).status_code == 200
+    assert 'id="attachments" hidden' in client.get(FILES, headers=HX).text
     anon = client.post(API, files={"file": ("a.png", samples.png(), "image/png")})
     assert anon.status_code in (401, 403)
     token = login(client, "rita")
