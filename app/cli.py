@@ -26,6 +26,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(decisions_app, name="decisions")
 reviews_app = typer.Typer(help="Page ownership and review cycles.", no_args_is_help=True)
 app.add_typer(reviews_app, name="reviews")
+attachments_app = typer.Typer(help="Files attached to pages.", no_args_is_help=True)
+app.add_typer(attachments_app, name="attachments")
 console = Console(stderr=True)
 
 
@@ -222,6 +224,21 @@ def decisions_review() -> None:
     settings = Settings()
     due = reminders.run_once(make_engine(settings), settings)
     console.print(f"{due} decision{'s' if due != 1 else ''} due for review; deciders notified.")
+
+
+@attachments_app.command("gc")
+def attachments_gc(
+    grace: Annotated[
+        float, typer.Option(help="keep unreferenced files younger than this many seconds")
+    ] = 3600,
+) -> None:
+    """Remove stored files no attachment version refers to (left by uploads whose save failed)."""
+    from app.attachments import service as attachments
+
+    settings = Settings()
+    with session_scope(make_engine(settings), settings) as session:
+        removed = attachments.collect_garbage(session=session, grace_seconds=grace)
+    console.print(f"{removed} unreferenced file{'s' if removed != 1 else ''} removed.")
 
 
 @reviews_app.command("check")
