@@ -18,6 +18,7 @@ from app.decisions import reminders as decision_reminders
 from app.notifications import mail
 from app.pages import rendering
 from app.search import lifecycle as search_lifecycle
+from app.webhooks import sender as webhook_sender
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mail.delivery_task(engine, settings),
             search_lifecycle.indexer_running(_app, engine, settings),
             decision_reminders.review_task(engine, settings),
+            webhook_sender.delivery_task(engine, settings),
         ):
             yield
         engine.dispose()
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.proposals import routes as proposal_routes
     from app.search import api as search_api
     from app.search import routes as search_routes
+    from app.webhooks import api as webhooks_api
+    from app.webhooks import routes as webhook_routes
     from app.workshops import api as workshops_api
     from app.workshops import routes as workshop_routes
 
@@ -138,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workshop_routes.router)
     app.include_router(proposals_api.router)
     app.include_router(proposal_routes.router)
+    app.include_router(webhooks_api.router)
+    app.include_router(webhook_routes.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

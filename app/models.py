@@ -12,6 +12,7 @@ from app.notifications.models import Notification, Watch
 from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevision, Revision
 from app.proposals.models import Proposal, ProposalChange, ProposalResponse, ProposalVersion
 from app.search.models import OutboxEvent
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.workshops.models import (
     AgendaItem,
     DotVote,
@@ -54,6 +55,9 @@ __all__ = [
     "Thread",
     "User",
     "Watch",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workshop",
     "WorkshopMember",
     "metadata",

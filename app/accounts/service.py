@@ -69,6 +69,7 @@ PERMISSIONS: dict[Role | None, frozenset[str]] = {
             *_ALL_READ,
             "user.manage",
             "audit.read",
+            "webhook.manage",  # webhooks see every change: only admins register them
             *_EDIT,
             *_TALK,
             *_TRIAGE,

@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     mail_retry_seconds: float = Field(
         default=60.0, description="wait before the first retry; doubled for each further one"
     )
+    # webhooks: deliveries sent by a background worker in each app process
+    webhook_worker: bool = Field(
+        default=True, description="this process sends webhook deliveries in the background"
+    )
+    webhook_interval: float = Field(
+        default=2.0, description="seconds between looks for webhook deliveries that are due"
+    )
+    webhook_timeout: float = Field(default=10.0, description="seconds to wait for a receiver")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="tries before a webhook delivery is marked failed"
+    )
+    webhook_backoff_seconds: list[float] = Field(
+        default=[30.0, 120.0, 600.0, 3600.0, 21600.0],
+        min_length=1,
+        description="waits before each retry (JSON list); the last one repeats",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="public address, for links in e-mails"
     )

@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
+from app.discussions import service as discussions
+from app.discussions.schemas import ThreadCreate
 from tests.factories import csrf_from, login, make_page, make_user
 
 SLUG = "core-processes/r2v"
@@ -281,3 +283,39 @@ def test_api_lists_and_saves_sections(client: TestClient, session: Session) -> N
     assert mismatch.json()["heading"] == "End"
     assert client.get(f"/api/v1/pages/{SLUG}").json()["head"] == 3
     assert client.get("/api/v1/pages/nowhere/sections").status_code == 404
+
+
+def test_edit_links_keep_discussion_markers_and_section_choices(
+    client: TestClient, session: Session
+) -> None:
+    _page(session)
+    alice = accounts.get_user(session=session, username="alice")
+    on_heading = discussions.open_thread(
+        session=session,
+        slug=SLUG,
+        data=ThreadCreate(title="About the middle", body="?", heading="h-middle"),
+        author=alice,
+    )
+    on_passage = discussions.open_thread(
+        session=session,
+        slug=SLUG,
+        data=ThreadCreate(title="About three", body="?", quote="three", revision=1),
+        author=alice,
+    )
+    login(client)
+    html = client.get(f"/wiki/{SLUG}").text
+    # the heading thread's marker follows the heading, which carries its edit link
+    assert re.search(
+        r'<h2 id="h-middle">Middle <a class="section-edit"[^>]*></a></h2>\s*'
+        rf'<aside class="passage-marker" id="passage-{on_heading.id}"',
+        html,
+    )
+    assert f'id="passage-{on_passage.id}"' in html
+    # "about this section" still offers every heading, by id and text
+    choices = re.findall(r'<option value="(h-[^"]+)"[^>]*>([^<]+)</option>', html)
+    assert choices == [
+        ("h-intro", "Section: Intro"),
+        ("h-middle", "Section: Middle"),
+        ("h-detail", "Section: Detail"),
+        ("h-end", "Section: End"),
+    ]

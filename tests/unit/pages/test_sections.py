@@ -341,3 +341,14 @@ def test_a_section_draft_is_a_draft_of_the_whole_page(session: Session, editor: 
     assert draft is not None
     assert draft.base == 1
     assert draft.body == PAGE.replace("line three", "unfinished")
+
+
+def test_the_text_before_the_first_heading_is_saved_as_section_zero(
+    session: Session, editor: User
+) -> None:
+    page = make_page(session, body="Old lead.\n\n" + PAGE, author=editor)
+    saved = _save(session, editor, 0, "", 1, "New lead,\nin two lines.\n")
+    assert saved.result.revision is not None
+    assert saved.result.revision.body == "New lead,\nin two lines.\n\n" + PAGE
+    assert saved.anchor == ""
+    assert service.get_page(session=session, slug=page.slug, user=editor).head == 2
