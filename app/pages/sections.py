@@ -10,9 +10,9 @@ The rules follow the renderer (Python-Markdown with pymdownx.superfences), not C
 
 - an ATX heading is a line that starts at column 0 with one to six ``#`` (a space after them
   is not required); closing ``#``s are not part of its text;
-- a setext heading is a non-blank line that starts a block (first line, after a blank line or
-  after another heading), indented less than four spaces, followed by a line of ``=`` (level
-  1) or ``-`` (level 2) at column 0;
+- a setext heading is a non-blank line that starts a block (first line, after a blank line,
+  a heading or a horizontal rule), indented less than four spaces, followed by a line of ``=``
+  (level 1) or ``-`` (level 2) at column 0;
 - lines inside fenced code (three or more backticks or tildes, closed by the same fence at the
   same indentation) are never headings; a fence that is never closed, or whose content is less
   indented than the fence, is not code (the renderer leaves it as text too);
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 _ATX_RE = re.compile(r"(#{1,6})((?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*")  # Python-Markdown's
 _SETEXT_RE = re.compile(r"(?:=+|-+) *")
+_HR_RE = re.compile(r" {0,3}(?:(?:-+ {0,2}){3,}|(?:_+ {0,2}){3,}|(?:\*+ {0,2}){3,}) *")
 _FENCE_RE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
 # what superfences accepts after the fence: a language, then {attributes} or key="value" options
 _FENCE_INFO_RE = re.compile(
@@ -82,9 +83,9 @@ def _indent(line: str) -> int:
     return len(expanded) - len(expanded.lstrip(" "))
 
 
-def _fenced_lines(lines: Sequence[str]) -> set[int]:
-    """Numbers of the lines that are part of a fenced code block (fences included)."""
-    fenced: set[int] = set()
+def _fences(lines: Sequence[str]) -> dict[int, int]:
+    """First line -> last line of each fenced code block (as superfences finds them)."""
+    fences: dict[int, int] = {}
     i = 0
     while i < len(lines):
         m = _FENCE_RE.fullmatch(lines[i].expandtabs(_TAB))
@@ -99,32 +100,42 @@ def _fenced_lines(lines: Sequence[str]) -> set[int]:
             if line.strip() and _indent(line) < ws:
                 break  # content less indented than the fence: not a fence after all
             if line.strip() and line[ws] != " " and close.fullmatch(line[ws:]):
-                fenced.update(range(i, j + 1))
+                fences[i] = j
                 break
             j += 1
         else:
-            return fenced  # never closed: the renderer looks for no further fences either
+            return fences  # never closed: the renderer looks for no further fences either
         i = j + 1
-    return fenced
+    return fences
 
 
 def _headings(body: str) -> list[_Heading]:
     lines = _lines(body)
     texts = [text.rstrip("\r") for _, text in lines]
-    fenced = _fenced_lines(texts)
+    fences = _fences(texts)
     found: list[_Heading] = []
     block_start = True  # the next line starts a markdown block
+    in_code = False  # the current block began as indented code
     i = 0
     while i < len(lines):
         offset, text = lines[i][0], texts[i]
-        if i in fenced:
+        # a fence in a block that began as indented code is put back as text by superfences
+        if i in fences and not in_code:
             block_start = False
-            i += 1
+            i = fences[i] + 1
             continue
         if not text.strip():
-            block_start = True
+            block_start, in_code = True, False
             i += 1
             continue
+        indented = _indent(text) >= _TAB
+        if indented and (block_start or in_code):
+            block_start, in_code = False, True
+            i += 1
+            continue
+        if in_code:
+            # the code block ends at its first line that is not indented; the rest is a block
+            block_start, in_code = True, False
         atx = _ATX_RE.fullmatch(text) if text.startswith("#") else None
         if atx is not None:
             found.append(_Heading(offset, len(atx.group(1)), atx.group(2).strip()))
@@ -132,18 +143,14 @@ def _headings(body: str) -> list[_Heading]:
             i += 1
             continue
         following = texts[i + 1] if i + 1 < len(texts) else ""
-        if (
-            block_start
-            and _indent(text) < _TAB
-            and i + 1 not in fenced
-            and _SETEXT_RE.fullmatch(following)
-        ):
+        if block_start and i + 1 not in fences and _SETEXT_RE.fullmatch(following):
             level = 1 if following.startswith("=") else 2
             found.append(_Heading(offset, level, text.strip()))
             block_start = True
             i += 2
             continue
-        block_start = False
+        # a rule splits its block: the line after it starts a new one
+        block_start = _HR_RE.fullmatch(text) is not None
         i += 1
     return found
 

@@ -42,8 +42,10 @@ def test_heading_without_space_and_seven_hashes_follow_the_renderer() -> None:
 def test_setext_headings_only_at_the_start_of_a_block() -> None:
     body = "Title\n=====\n\nSub\n---\n\npara\nline\n---\n"
     assert _titles(body) == [(1, 1, "Title"), (2, 2, "Sub")]
-    # right after a heading a new block starts, so this is a setext heading too
+    # right after a heading or a rule a new block starts, so these are setext headings too
     assert _titles("# H\nText\n---\n") == [(1, 1, "H"), (2, 2, "Text")]
+    assert _titles("a\n***\nText\n---\n") == [(0, 0, ""), (1, 2, "Text")]
+    assert _titles("a\nb\n---\n") == [(0, 0, "")]  # a rule under a paragraph
 
 
 @pytest.mark.parametrize("fence", ["```", "~~~", "````"])
@@ -352,3 +354,10 @@ def test_the_text_before_the_first_heading_is_saved_as_section_zero(
     assert saved.result.revision.body == "New lead,\nin two lines.\n\n" + PAGE
     assert saved.anchor == ""
     assert service.get_page(session=session, slug=page.slug, user=editor).head == 2
+
+
+def test_indented_code_ends_at_its_first_unindented_line() -> None:
+    # the renderer makes the indented line code and starts a new block after it
+    assert _titles("    code\nText\n---\n") == [(0, 0, ""), (1, 2, "Text")]
+    # a fence in a block that began as indented code is text (superfences puts it back)
+    assert _titles("    code\n```\n# shown\n```\n") == [(0, 0, ""), (1, 1, "shown")]
