@@ -311,6 +311,37 @@ def test_due_check_notifies_owners_once_and_flips_status(
     assert len(_review_notes(session)) == 4
 
 
+def test_two_concurrent_due_checks_notify_once(
+    engine: Engine, settings: Settings, alice: User, bob: User, page: int
+) -> None:
+    """Two app processes checking at the same moment: the owners hear once, not twice."""
+    with open_session(engine, settings) as s:
+        _set(s, s.get(User, alice.id), owners=["bob"], review_by=service.today())
+    barrier = threading.Barrier(2, timeout=10)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            with open_session(engine, settings) as s:
+                barrier.wait()
+                counts.append(service.send_due_notifications(session=s))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sorted(counts) == [0, 1]
+    with open_session(engine, settings) as s:
+        assert [n.user_id for n in _review_notes(s)] == [bob.id]
+        kinds = [e.kind for e in _events(s, page)]
+        assert kinds.count(StewardshipEventKind.due) == 1
+
+
 def test_due_check_skips_deleted_pages(session: Session, alice: User) -> None:
     _set(session, alice, owners=["alice"], review_by=service.today())
     pages.delete_page(session=session, slug=SLUG, author=alice)
