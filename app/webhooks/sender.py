@@ -41,7 +41,8 @@ from app.webhooks.service import PING
 
 log = logging.getLogger("atrium.webhooks")
 
-# a worker that claimed a delivery and died: it is tried again after this many seconds
+# a worker that claimed a delivery and died: it is tried again after this many seconds (at
+# least; longer when a batch could take longer, see lease_seconds)
 CLAIM_LEASE_SECONDS = 300
 BATCH_SIZE = 10  # claimed together; each is recorded as soon as it is sent
 USER_AGENT = "Atrium-Webhooks/1.0"
@@ -125,7 +126,13 @@ class Report:
     failed: int = 0  # gave up
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def lease_seconds(settings: Settings) -> float:
+    """How long a claim holds: longer than a whole batch can take with slow receivers."""
+    # each attempt waits at most about two timeouts (the answer's head, then its start)
+    return max(float(CLAIM_LEASE_SECONDS), BATCH_SIZE * settings.webhook_timeout * 3)
+
+
+def _due(now: datetime, lease: float) -> ColumnElement[bool]:
     """Deliveries to send now: pending ones whose time came, and claims whose lease ran out;
     only for active endpoints (a disabled endpoint's queue waits), except test pings."""
     pending = and_(
@@ -134,17 +141,17 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
     stale = and_(
         col(WebhookDelivery.status) == WebhookDeliveryStatus.sending,
-        col(WebhookDelivery.claimed_at) <= now - timedelta(seconds=CLAIM_LEASE_SECONDS),
+        col(WebhookDelivery.claimed_at) <= now - timedelta(seconds=lease),
     )
     wanted = or_(col(WebhookEndpoint.active).is_(True), col(WebhookDelivery.event) == PING)
     return and_(or_(pending, stale), wanted)
 
 
-def _has_due(session: Session, now: datetime) -> bool:
+def _has_due(session: Session, now: datetime, lease: float) -> bool:
     found = session.exec(
         select(WebhookDelivery.id)
         .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
-        .where(_due(now))
+        .where(_due(now, lease))
         .limit(1)
     ).first()
     session.rollback()  # end the read transaction before the write one
@@ -154,13 +161,14 @@ def _has_due(session: Session, now: datetime) -> bool:
 def claim(*, session: Session, now: datetime | None = None, limit: int = BATCH_SIZE) -> list[Job]:
     """Claim up to ``limit`` due deliveries for this worker, in a short write transaction."""
     now = now or utcnow()
-    if not _has_due(session, now):
+    lease = lease_seconds(settings_of(session))
+    if not _has_due(session, now, lease):
         return []
     begin_write(session)
     stmt = (
         select(WebhookDelivery, WebhookEndpoint)
         .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
-        .where(_due(now))
+        .where(_due(now, lease))
         .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
         .limit(limit)
     )
@@ -253,10 +261,13 @@ def send(client: httpx.Client, job: Job, *, timestamp: int | None = None) -> Out
     try:
         with client.stream("POST", job.url, content=job.body, headers=headers) as response:
             excerpt = b""
+            budget = client.timeout.read or 10.0
             for chunk in response.iter_bytes():
                 excerpt += chunk
-                if len(excerpt) >= RESPONSE_EXCERPT_CHARS * 4:
-                    break  # only the start of the answer is kept
+                # only the start of the answer is kept, and a receiver that trickles it out
+                # does not hold the worker much longer than one timeout
+                if len(excerpt) >= RESPONSE_EXCERPT_CHARS * 4 or _ms_since(started) > budget * 1000:
+                    break
             text = excerpt.decode(response.encoding or "utf-8", errors="replace")
             return Outcome(
                 status_code=response.status_code,
@@ -276,14 +287,35 @@ def _ms_since(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
+def release(*, session: Session, jobs: list[Job]) -> None:
+    """Give back claimed deliveries this worker will not send (it is stopping): due again now."""
+    if not jobs:
+        return
+    begin_write(session)
+    for job in jobs:
+        delivery = session.get(WebhookDelivery, job.delivery_id)
+        claimed = delivery.claimed_at if delivery is not None else None
+        if (
+            delivery is not None
+            and delivery.status == WebhookDeliveryStatus.sending
+            and claimed is not None
+            and as_utc(claimed) == as_utc(job.claimed_at)
+        ):
+            delivery.status = WebhookDeliveryStatus.pending
+            delivery.claimed_at = None
+            session.add(delivery)
+    session.commit()
+
+
 def deliver_due(
     *,
     session: Session,
     client: httpx.Client | None = None,
     now: datetime | None = None,
     limit: int = BATCH_SIZE,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Report:
-    """Claim one batch of due deliveries, send them and record each outcome."""
+    """Claim one batch of due deliveries, send them and record each outcome (until ``stop()``)."""
     settings = settings_of(session)
     report = Report()
     jobs = claim(session=session, now=now, limit=limit)
@@ -292,7 +324,10 @@ def deliver_due(
     own = client is None
     http = client or new_client(settings)
     try:
-        for job in jobs:
+        for i, job in enumerate(jobs):
+            if stop():
+                release(session=session, jobs=jobs[i:])
+                break
             outcome = send(http, job)
             status = record(session=session, job=job, outcome=outcome, now=now)
             if status == WebhookDeliveryStatus.succeeded:
@@ -316,7 +351,7 @@ def deliver_all(
     settings = settings_of(session)
     with new_client(settings) as client:
         while not stop():
-            report = deliver_due(session=session, client=client, now=now)
+            report = deliver_due(session=session, client=client, now=now, stop=stop)
             total.sent += report.sent
             total.retried += report.retried
             total.failed += report.failed

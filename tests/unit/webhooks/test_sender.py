@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
@@ -228,3 +229,45 @@ def test_a_rotated_secret_signs_the_next_attempt(
     )
     [job] = sender.claim(session=session)
     assert job.secret == rotated.secret == "the-new-secret-123"
+
+
+def test_a_stopping_worker_gives_back_what_it_did_not_send(
+    session: Session, admin: User, endpoint: WebhookEndpoint
+) -> None:
+    first = service.send_test(session=session, user=admin, endpoint_id=endpoint.id or 0)
+    second = service.send_test(session=session, user=admin, endpoint_id=endpoint.id or 0)
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["x-atrium-delivery"])
+        return httpx.Response(200)
+
+    report = sender.deliver_due(session=session, client=_client(answer), stop=lambda: bool(sent))
+    assert (report.sent, sent) == (1, [first.uid])
+    # not left "sending" until the lease runs out: the next worker takes it at once
+    left = _delivery(session, second.id)
+    assert (left.status, left.claimed_at, left.attempts) == ("pending", None, 0)
+    assert [j.uid for j in sender.claim(session=session)] == [second.uid]
+
+
+def test_the_lease_outlasts_a_batch_of_slow_receivers(session: Session) -> None:
+    assert sender.lease_seconds(settings_of(session)) == sender.CLAIM_LEASE_SECONDS
+    slow = _tune(session, webhook_timeout=60.0)
+    assert sender.lease_seconds(slow) == sender.BATCH_SIZE * 60.0 * 3
+
+
+def test_a_receiver_trickling_its_answer_does_not_hold_the_worker() -> None:
+    def trickle() -> Iterator[bytes]:
+        for _ in range(100):  # 5 s in all
+            time.sleep(0.05)
+            yield b"ok "
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=trickle())
+
+    client = httpx.Client(transport=httpx.MockTransport(answer), timeout=0.2)
+    job = sender.Job(1, "u", "ping", "https://r.test/", "s" * 16, b"{}", utcnow())
+    outcome = sender.send(client, job)
+    assert outcome.ok
+    assert outcome.response_body.startswith("ok ok")
+    assert outcome.duration_ms < 2000
