@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.core import handlers
+from app.core import handlers, problems
 from app.core.config import Settings
 from app.core.db import ROOT, make_engine
 from app.core.deps import csrf_protect, remember_client
@@ -62,6 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    openapi = app.openapi
+
+    def documented_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(openapi())
+        return app.openapi_schema
+
+    app.openapi = documented_openapi  # type: ignore[method-assign]
     app.state.engine = engine
     app.state.static_version = _static_version()
     handlers.install(app)

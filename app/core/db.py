@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlalchemy import DateTime, Engine, event, inspect
+from sqlalchemy.orm import Mapper
+from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import Settings
 
@@ -28,6 +30,35 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+_AWARE: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _aware_columns(cls: type[Any]) -> tuple[str, ...]:
+    found = _AWARE.get(cls)
+    if found is None:
+        mapper: Mapper[Any] = inspect(cls)
+        found = _AWARE[cls] = tuple(
+            attr.key
+            for attr in mapper.column_attrs
+            if any(isinstance(c.type, DateTime) and c.type.timezone for c in attr.columns)
+        )
+    return found
+
+
+def _make_aware(target: Any, *_args: Any) -> None:
+    # SQLite keeps no zone: every timestamp Atrium stores is UTC, so say so on the way out
+    # (PostgreSQL already returns aware values; this is then a no-op)
+    state = target.__dict__
+    for key in _aware_columns(type(target)):
+        value = state.get(key)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            state[key] = value.replace(tzinfo=UTC)
+
+
+event.listen(SQLModel, "load", _make_aware, propagate=True)
+event.listen(SQLModel, "refresh", _make_aware, propagate=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -65,6 +65,17 @@ def problem(
     return render(request, name, ctx, status_code=status)
 
 
+OUT_OF_RANGE = "A number in the address or the input is too large; nothing has that number."
+
+
+def _out_of_range(exc: Exception) -> bool:
+    # an id beyond 64 bits: SQLite's driver refuses to bind it, PostgreSQL answers 22003
+    if isinstance(exc, OverflowError):
+        return True
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "22003"
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
 
@@ -93,6 +104,8 @@ def install(app: FastAPI) -> None:
 
     async def storage_fault(request: Request, exc: Exception) -> Response:
         # handled here, inside the app, so the reply goes out like any other error reply
+        if _out_of_range(exc):
+            return problem(request, 422, OUT_OF_RANGE)
         fault = storage.classify(exc)
         if fault is None:
             raise exc  # not the storage: a bug, for the catch-all below
@@ -101,6 +114,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(DBAPIError, storage_fault)
     app.add_exception_handler(OSError, storage_fault)
+    app.add_exception_handler(OverflowError, storage_fault)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
