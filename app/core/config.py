@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, description="uvicorn worker processes for `atrium serve`")
     max_body_bytes: int = Field(default=512_000, description="largest page body accepted")
     max_title_chars: int = Field(default=200, description="longest page title accepted")
+    max_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="largest attachment accepted (bytes)"
+    )
     public_read: bool = Field(default=True, description="anonymous visitors may read pages")
     session_days: int = Field(default=14, description="days a sign-in session lasts")
     cookie_secure: bool | None = Field(
