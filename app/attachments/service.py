@@ -161,7 +161,7 @@ def open_content(
 ) -> Content:
     """The stored file of an attachment's current (or given) version, for a download."""
     page = _page(session, slug, user)
-    attachment = _get(session, page, name, include_deleted=version is not None)
+    attachment = _get(session, page, name)  # a deleted file is gone, all its versions too
     number = version or attachment.head
     row = session.exec(
         select(AttachmentVersion).where(

@@ -118,8 +118,11 @@ def test_soft_delete_and_undelete(session: Session, alice: User) -> None:
     assert service.list_attachments(session=session, slug=SLUG, user=None) == []
     deleted = service.list_attachments(session=session, slug=SLUG, user=None, deleted=True)
     assert [d.attachment.name for d in deleted] == ["report.pdf"]
-    with pytest.raises(NotFound):
-        service.open_content(session=session, slug=SLUG, name="report.pdf", user=None)
+    for version in (None, 1):
+        with pytest.raises(NotFound):
+            service.open_content(
+                session=session, slug=SLUG, name="report.pdf", user=None, version=version
+            )
     service.undelete_attachment(session=session, slug=SLUG, name="report.pdf", user=alice)
     content = service.open_content(session=session, slug=SLUG, name="report.pdf", user=None)
     assert content.path.read_bytes() == samples.PDF
