@@ -70,7 +70,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine (parallel test runs) starts slowly
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
