@@ -12,7 +12,7 @@ from app.core.time import utcnow
 
 # Created by migration 0003 on PostgreSQL only (a stored generated tsvector and its GIN index),
 # so they are not part of the SQLModel metadata; model/migration comparisons skip them.
-PG_ONLY_COLUMNS = frozenset({"tsv"})
+PG_ONLY_COLUMNS = frozenset({"tsv", "rank_tsv"})
 PG_ONLY_INDEXES = frozenset({"ix_search_document_tsv"})
 
 
