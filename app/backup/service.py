@@ -39,7 +39,7 @@ FORMAT = "atrium-backup/1"
 SQLITE_NAME = "atrium.sqlite3"
 # never copied as files: the live database (it goes in as a snapshot) and derived data
 _SKIP_TOP = {SQLITE_NAME, f"{SQLITE_NAME}-wal", f"{SQLITE_NAME}-shm", f"{SQLITE_NAME}-journal"}
-_SKIP_DIRS = {"search"}
+_SKIP_DIRS = {"search", "thumbnails"}  # derived: rebuilt on demand
 
 Progress = Callable[[str], None]
 
