@@ -381,3 +381,12 @@ def fresh_cluster(session: Session, workshop_id: int, *, members: bool) -> int:
         user=runner,
     )
     return cluster.id or 0
+
+
+def workshop_proposal(session: Session, ws: Workshop, *, members: bool) -> int:
+    """An open proposal made from an idea of a live workshop, by the one who runs it."""
+    runner = user(session, USERNAMES["facilitator"] if members else USERNAMES["admin"])
+    data = ProposalCreate.model_validate(
+        {"title": f"From the room {unique()}", "source": "idea", "source_id": ws.idea}
+    )
+    return proposals.create_proposal(session=session, data=data, author=runner).id or 0
