@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, and_, or_
+from sqlalchemy import Engine, and_, delete, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -46,6 +46,9 @@ log = logging.getLogger("atrium.webhooks")
 CLAIM_LEASE_SECONDS = 300
 BATCH_SIZE = 10  # claimed together; each is recorded as soon as it is sent
 USER_AGENT = "Atrium-Webhooks/1.0"
+# finished deliveries (and their attempts) stay in the log this long, then the worker drops them
+KEEP_DAYS = 30
+PRUNE_EVERY_SECONDS = 3600.0
 RESPONSE_EXCERPT_CHARS = 1000
 
 
@@ -360,12 +363,37 @@ def deliver_all(
     return total
 
 
+def prune(
+    *, session: Session, now: datetime | None = None, keep_days: int = KEEP_DAYS, limit: int = 1000
+) -> int:
+    """Drop up to ``limit`` deliveries finished over ``keep_days`` ago; returns how many."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    old = and_(
+        col(WebhookDelivery.status).in_(
+            [WebhookDeliveryStatus.succeeded, WebhookDeliveryStatus.failed]
+        ),
+        col(WebhookDelivery.completed_at) < cutoff,
+    )
+    found = session.exec(select(WebhookDelivery.id).where(old).limit(1)).first()
+    session.rollback()
+    if found is None:
+        return 0  # the usual case: no write lock taken
+    begin_write(session)
+    ids = list(session.exec(select(WebhookDelivery.id).where(old).limit(limit)))
+    session.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids)))
+    session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
+    session.commit()
+    return len(ids)
+
+
 # --- the background task ----------------------------------------------------------------------
 
 
-def _run_once(engine: Engine, settings: Settings, stop: threading.Event) -> None:
+def _run_once(engine: Engine, settings: Settings, stop: threading.Event, tidy: bool) -> None:
     with open_session(engine, settings) as session:
         deliver_all(session=session, stop=stop.is_set)
+        if tidy:
+            prune(session=session)
 
 
 @asynccontextmanager
@@ -378,9 +406,12 @@ async def delivery_task(engine: Engine, settings: Settings) -> AsyncIterator[Non
     stopping = threading.Event()  # seen by the sending thread between deliveries
 
     async def loop() -> None:
+        pruned_at: float | None = None  # prune at start-up, then hourly
         while not stop.is_set():
+            tidy = pruned_at is None or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS
+            pruned_at = time.monotonic() if tidy else pruned_at
             try:
-                await asyncio.to_thread(_run_once, engine, settings, stopping)
+                await asyncio.to_thread(_run_once, engine, settings, stopping, tidy)
             except Exception:
                 log.exception("webhook delivery run failed")
             with suppress(TimeoutError):

@@ -271,3 +271,19 @@ def test_a_receiver_trickling_its_answer_does_not_hold_the_worker() -> None:
     assert outcome.ok
     assert outcome.response_body.startswith("ok ok")
     assert outcome.duration_ms < 2000
+
+
+def test_finished_deliveries_are_pruned_after_the_keep_period(
+    session: Session, admin: User, endpoint: WebhookEndpoint
+) -> None:
+    done = service.send_test(session=session, user=admin, endpoint_id=endpoint.id or 0).id
+    sender.deliver_due(session=session, client=_client(lambda _r: httpx.Response(200)))
+    queued = service.send_test(session=session, user=admin, endpoint_id=endpoint.id or 0).id
+    later = utcnow() + timedelta(days=sender.KEEP_DAYS - 1)
+    assert sender.prune(session=session, now=later) == 0
+    much_later = utcnow() + timedelta(days=sender.KEEP_DAYS + 1)
+    assert sender.prune(session=session, now=much_later) == 1
+    session.rollback()
+    # the one still to be sent is kept
+    assert list(session.exec(select(WebhookDelivery.id))) == [queued]
+    assert _attempts(session, done) == []
