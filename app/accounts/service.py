@@ -30,7 +30,17 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 # What each role may do; anonymous visitors may only read (and only when public reading is on,
 # which the request layer enforces before any service runs).
-_EDIT = {"page.create", "page.edit", "page.move", "page.revert", "page.delete", "page.undelete"}
+# page.steward: set a page's owners, review status and date, mark it reviewed (its owners may
+# too, whatever their role: checked against ownership in the reviews service)
+_EDIT = {
+    "page.create",
+    "page.edit",
+    "page.move",
+    "page.revert",
+    "page.delete",
+    "page.undelete",
+    "page.steward",
+}
 # readers take part in discussions: they comment, resolve their own threads, edit their comments
 _TALK = {"comment.create"}
 # editors may also resolve or reopen anyone's thread; facilitators and admins moderate
