@@ -51,7 +51,9 @@ def test_admin_reads_and_filters_the_audit_log(browser: Browser, live_server: Li
     new_page(browser, live_server, "alice")
     admin = new_page(browser, live_server, "root")
     admin.get_by_role("link", name="Admin").click()
-    admin.get_by_role("link", name="Audit log").click()
+    admin.get_by_role("navigation", name="Administration").get_by_role(
+        "link", name="Audit log"
+    ).click()
     expect(admin.get_by_role("heading", name="Audit log")).to_be_visible()
     rows = admin.locator(".audit-table tbody tr")
     expect(rows.first).to_contain_text("Signed in")
