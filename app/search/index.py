@@ -64,12 +64,12 @@ FACET_COLUMNS = {"kind": "kind", "tag": "tagset", "author": "authorset"}
 FACET_WINDOW = 2000
 PARALLEL_REBUILD = 5000  # documents from which a rebuild uses two writer processes
 SMALL_SEGMENT = 500  # documents below which "did you mean" compares a segment's words directly
-# A segment's files stay separate files rather than one compound file: Whoosh maps a compound
-# file but hands each of its parts out as a BufferFile, i.e. a BytesIO copy of the part, so
-# every reader opened (the writer's delete-by-key reader on each save, each worker's searcher
-# refresh) copied the terms and postings of every segment: ~150 MiB, 170-320 ms a time. Plain
-# files are read where needed, through the page cache. Older compound segments still open.
-COMPOUND = False
+# Compound segment files, as Whoosh makes them by default. Plain files were tried (round 3 in
+# docs/benchmarks.md): Whoosh hands each part of a compound file out as a BytesIO copy, so every
+# reader opened copies ~185 MiB (129 ms), and plain files avoid that (1 ms) and cut the tail of
+# save-to-searchable, but every read of a plain file is a seek and a read through Python's file
+# objects: queries took 3 x the CPU (single word p50 26 vs 9 ms, two words 113 vs 33 ms, load 1).
+COMPOUND = True
 
 
 def make_schema() -> Schema:
