@@ -18,6 +18,7 @@ from app.core.security import CSRF_COOKIE, new_csrf_seed
 from app.decisions import reminders as decision_reminders
 from app.notifications import mail
 from app.pages import rendering
+from app.reviews import reminders as page_reviews
 from app.search import lifecycle as search_lifecycle
 from app.webhooks import sender as webhook_sender
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mail.delivery_task(engine, settings),
             search_lifecycle.indexer_running(_app, engine, settings),
             decision_reminders.review_task(engine, settings),
+            page_reviews.review_task(engine, settings),
             webhook_sender.delivery_task(engine, settings),
         ):
             yield
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from app.accounts import api as accounts_api
     from app.accounts import routes as account_routes
+    from app.attachments import api as attachments_api
+    from app.attachments import routes as attachment_routes
     from app.audit import api as audit_api
     from app.audit import routes as audit_routes
     from app.decisions import api as decisions_api
@@ -110,10 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.notifications import api as notifications_api
     from app.notifications import routes as notification_routes
     from app.pages import api as pages_api
-    from app.pages import history_routes
+    from app.pages import history_routes, section_api, section_routes
     from app.pages import routes as page_routes
     from app.proposals import api as proposals_api
     from app.proposals import routes as proposal_routes
+    from app.reviews import api as reviews_api
+    from app.reviews import routes as review_routes
     from app.search import api as search_api
     from app.search import routes as search_routes
     from app.webhooks import api as webhooks_api
@@ -139,9 +145,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_api.router)
     app.include_router(notification_routes.router)
     app.include_router(discussions_api.router)
+    # before the pages screens and API: /wiki/{slug:path} and /pages/{slug:path} are greedy
+    app.include_router(attachments_api.router)
+    app.include_router(attachment_routes.router)
+    app.include_router(section_api.router)  # before pages_api: /pages/{slug:path} is greedy
     app.include_router(pages_api.router)
     app.include_router(page_routes.router)
     app.include_router(history_routes.router)
+    app.include_router(section_routes.router)
     app.include_router(discussion_routes.router)
     app.include_router(decisions_api.router)
     app.include_router(decision_routes.router)
@@ -151,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workshop_routes.router)
     app.include_router(proposals_api.router)
     app.include_router(proposal_routes.router)
+    app.include_router(reviews_api.router)
+    app.include_router(review_routes.router)
     app.include_router(webhooks_api.router)
     app.include_router(webhook_routes.router)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from app.accounts.models import ApiToken, LoginFailure, LoginSession, User
+from app.attachments.models import Attachment, AttachmentVersion
 from app.audit.models import AuditEntry
 from app.decisions.models import Decision, DecisionLink, DecisionPerson, DecisionVersion
 from app.discussions.models import Comment, CommentVersion, Mention, Thread
 from app.notifications.models import Notification, Watch
 from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevision, Revision
 from app.proposals.models import Proposal, ProposalChange, ProposalResponse, ProposalVersion
+from app.reviews.models import PageOwner, PageStewardship, StewardshipEvent
 from app.search.models import OutboxEvent
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.workshops.models import (
@@ -27,6 +29,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "AgendaItem",
     "ApiToken",
+    "Attachment",
+    "AttachmentVersion",
     "AuditEntry",
     "Comment",
     "CommentVersion",
@@ -45,13 +49,16 @@ __all__ = [
     "OutboxEvent",
     "Page",
     "PageLink",
+    "PageOwner",
     "PageRedirect",
+    "PageStewardship",
     "Proposal",
     "ProposalChange",
     "ProposalResponse",
     "ProposalVersion",
     "RenderedRevision",
     "Revision",
+    "StewardshipEvent",
     "Thread",
     "User",
     "Watch",

@@ -15,10 +15,12 @@ from app.decisions import service as decisions
 from app.discussions import routes as discussion_routes
 from app.discussions import service as discussions
 from app.notifications import service as notifications
-from app.pages import rendering, service, structure
+from app.pages import rendering, section_routes, service, structure
 from app.pages.diff import diff_text
+from app.pages.models import Page
 from app.pages.rendering import slugify_title
 from app.pages.schemas import DraftSave, PageEdit
+from app.reviews import service as reviews
 
 router = APIRouter(include_in_schema=False)
 
@@ -80,8 +82,11 @@ def view(
         if number == page.head
         else discussions.page_threads(session=session, slug=page.slug, user=user, status="all")
     )
+    html = rendered.html
+    if accounts.can(user, "page.edit") and number == page.head and not page.is_deleted:
+        html = section_routes.with_edit_links(html, slug=page.slug, revision=revision)
     html, _ = discussions.place_markers(
-        html=rendered.html, threads=shown, marker=discussion_routes.markers(shown)
+        html=html, threads=shown, marker=discussion_routes.markers(shown)
     )
     ctx = {
         **talk,
@@ -98,6 +103,7 @@ def view(
         "can_edit": accounts.can(user, "page.edit"),
         "governing": decisions.governing(session=session, page_id=page.id or 0),
         "governed_sections": decisions.governed_notes(session=session, page=page),
+        "stewardship": reviews.page_status(session=session, page=page, user=user),
         "watching": notifications.is_watching(session=session, page_id=page.id or 0, user=user)
         if accounts.can(user, "page.watch")
         else None,
@@ -150,6 +156,19 @@ def new_page(
     return render(request, "pages/new.html", ctx)
 
 
+def _initial_preview(
+    session: SessionDep, page: Page | None, form: PageEdit, user: OptionalUser
+) -> rendering.Rendered:
+    """The editor's first preview: the cached HTML when the text is the current revision's."""
+    if page is not None and not page.is_deleted and form.base == page.head:
+        current = service.current_revision(session=session, page=page)
+        if current.body == form.body:
+            cached = service.render_revision(session=session, revision=current)
+            return rendering.Rendered(html=cached.html, toc=cached.toc, headings=(), links=())
+    slug = page.slug if page is not None else None
+    return service.render_preview(session=session, body=form.body, user=user, slug=slug)
+
+
 @router.get("/edit/{slug:path}", name="pages.edit")
 def edit_form(
     request: Request,
@@ -190,7 +209,7 @@ def edit_form(
         "resumed": resumed,
         "templates": structure.list_templates(session=session, user=user) if page is None else [],
         "template": template,
-        "preview": service.render_preview(session=session, body=form.body, user=user),
+        "preview": _initial_preview(session, page, form, user),
         "governed": decisions.governed_notes(session=session, page=page),
     }
     return render(request, "pages/edit.html", ctx)
@@ -252,8 +271,9 @@ def preview(
     session: SessionDep,
     user: OptionalUser,
     body: Annotated[str, Form()] = "",
+    page_slug: Annotated[str, Form(max_length=255)] = "",  # so attachment: images show
 ) -> HTMLResponse:
-    rendered = service.render_preview(session=session, body=body, user=user)
+    rendered = service.render_preview(session=session, body=body, user=user, slug=page_slug)
     return render(request, "pages/edit.html", {"preview": rendered}, block="preview")
 
 

@@ -159,21 +159,30 @@ def render_revision(*, session: Session, revision: Revision) -> RenderedRevision
     cached = session.get(RenderedRevision, revision.id)
     if cached is not None:
         return cached
-    out = rendering.render(revision.body, resolve=_resolver(session))
+    out = rendering.render(
+        revision.body,
+        resolve=_resolver(session),
+        attachments=rendering.attachments_url(revision.slug),
+    )
     return RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc)
 
 
-def render_preview(*, session: Session, body: str, user: User | None) -> rendering.Rendered:
-    """Render unsaved markdown for the editor's preview."""
+def render_preview(
+    *, session: Session, body: str, user: User | None, slug: str | None = None
+) -> rendering.Rendered:
+    """Render unsaved markdown for the editor's preview (``slug``: whose attachments show)."""
     accounts.require(user, "page.read")
     _check_body(session, body)
-    return rendering.render(body, resolve=_resolver(session))
+    files = rendering.attachments_url(slug) if slug and rendering.is_valid_slug(slug) else None
+    return rendering.render(body, resolve=_resolver(session), attachments=files)
 
 
 def _store_render(session: Session, page: Page, revision: Revision) -> None:
     """Render the current revision, cache its HTML and record its outgoing links."""
     session.flush()
-    out = rendering.render(revision.body, resolve=_resolver(session))
+    out = rendering.render(
+        revision.body, resolve=_resolver(session), attachments=rendering.attachments_url(page.slug)
+    )
     session.merge(RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc))
     session.execute(delete(PageLink).where(col(PageLink.source_id) == page.id))
     for slug in dict.fromkeys(out.links):
@@ -212,6 +221,7 @@ RESERVED_SEGMENTS = frozenset(
         "history",
         "draft",
         "watch",
+        "sections",
     }
 )
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import tarfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,7 @@ def test_restore_refuses_to_overwrite_a_wiki_unless_forced(tmp_path: Path) -> No
     assert restored.pages == 1
 
 
-def _archive_with(tmp_path: Path, manifest: dict[str, object], extra: str | None = None) -> Path:
+def _archive_with(tmp_path: Path, manifest: Mapping[str, object], extra: str | None = None) -> Path:
     path = tmp_path / "bad.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
         body = json.dumps(manifest).encode()

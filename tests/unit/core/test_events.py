@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import Session
 
@@ -16,14 +14,14 @@ from tests.factories import make_page
 
 
 @pytest.fixture
-def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[events.Event]]:
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[events.Event]:
     got: list[events.Event] = []
 
     def record(_session: Session, event: events.Event) -> None:
         got.append(event)
 
     monkeypatch.setattr(events, "_subscribers", [record])
-    yield got
+    return got
 
 
 def test_page_save_move_and_delete_publish_events(
