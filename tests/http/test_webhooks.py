@@ -113,10 +113,12 @@ def test_only_admins_reach_webhooks(
 @pytest.mark.usefixtures("people")
 def test_the_header_links_webhooks_for_admins_only(client: TestClient) -> None:
     login(client, "alice")
-    assert "/admin/webhooks" not in client.get("/recent").text
+    assert 'class="admin-link"' not in client.get("/recent").text
     client.cookies.clear()
     login(client, "ada")
-    assert 'href="/admin/webhooks"' in client.get("/recent").text
+    # one Admin link in the header; the administration screens' tabs lead to the webhooks
+    assert 'class="admin-link" href="/admin/users"' in client.get("/recent").text
+    assert 'href="/admin/webhooks"' in client.get("/admin/users").text
 
 
 # --- admin screens -----------------------------------------------------------------------------
