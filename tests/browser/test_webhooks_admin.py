@@ -55,7 +55,10 @@ def test_an_admin_adds_a_webhook_and_follows_its_deliveries(
 ) -> None:
     page = new_page(browser, server, "ada")
     page.goto(f"{server.url}/recent")
-    page.get_by_role("link", name="Webhooks").click()
+    # the header's Admin link, then the administration screens' Webhooks tab
+    page.get_by_role("link", name="Admin", exact=True).click()
+    admin_tabs = page.get_by_role("navigation", name="Administration")
+    admin_tabs.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_text("No webhooks yet.")).to_be_visible()
     page.get_by_role("link", name="Add a webhook").click()
 
@@ -102,7 +105,8 @@ def test_an_admin_adds_a_webhook_and_follows_its_deliveries(
     page.get_by_role("link", name="Edit").click()
     expect(page.locator("input[value='decision.recorded']")).to_be_checked()
     _shot(page, "webhook-edit")
-    page.get_by_role("link", name="Webhooks").first.click()
+    page.get_by_role("link", name="Admin", exact=True).click()
+    admin_tabs.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_text("Service desk: opens a ticket")).to_be_visible()
     _shot(page, "webhooks-list")
     assert page.js_errors == []  # type: ignore[attr-defined]
