@@ -119,6 +119,12 @@ def make_matcher(query: ParsedQuery) -> snippets.Matcher:
     return snippets.WordMatcher(matches)
 
 
+def _segment_key(reader: Any) -> str:
+    """The id of a reader's segment; "" for the empty reader of an index with none yet."""
+    segment = reader.segment()
+    return str(segment.segment_id()) if segment is not None else ""
+
+
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
@@ -355,7 +361,7 @@ class _Postings:
         raise _Unsupported(type(scorer).__name__)  # pragma: no cover - another weighting
 
     def _decoded(self, reader: Any, field: str, btext: bytes) -> tuple[array[int], array[float]]:
-        key = (reader.segment().segment_id(), field, btext)
+        key = (_segment_key(reader), field, btext)
         with self._lock:
             found = self._postings.pop(key, None)
             if found is not None:
@@ -387,7 +393,7 @@ class _Postings:
         return ids, weights
 
     def _field_lengths(self, reader: Any, field: str) -> list[int]:
-        key = (reader.segment().segment_id(), field)
+        key = (_segment_key(reader), field)
         found = self._lengths.get(key)
         if found is None:
             count = reader.doc_count_all()
@@ -419,7 +425,9 @@ class _Postings:
     def column_values(self, reader: Any, field: str) -> list[tuple[str, ...]]:
         """The comma-separated values of a column for every document of one segment, read once
         (reading the column per document and per search cost ~60 ms a facet count)."""
-        key = (reader.segment().segment_id(), field)
+        if reader.segment() is None:
+            return []  # the empty reader of an index with no segment yet has no columns
+        key = (_segment_key(reader), field)
         found = self._columns.get(key)
         if found is None:
             column = reader.column_reader(field)
@@ -641,12 +649,9 @@ class WhooshBackend:
                 self._searcher.close()
             self._searcher = whoosh_index.open_dir(str(target)).searcher()
             self._target = str(target)
-            self._postings.new_searcher(
-                {
-                    leaf.reader().segment().segment_id()
-                    for leaf, _ in self._searcher.leaf_searchers()
-                }
-            )
+            # an index with no segment yet (nothing committed) has one empty leaf, no segment
+            segments = (leaf.reader().segment() for leaf, _ in self._searcher.leaf_searchers())
+            self._postings.new_searcher({seg.segment_id() for seg in segments if seg is not None})
         return self._searcher
 
     def close(self) -> None:
