@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import Engine
 
+from app.core import periodic
 from app.core.config import Settings
 from app.core.db import open_session
 from app.decisions import service
@@ -24,25 +23,10 @@ def run_once(engine: Engine, settings: Settings) -> int:
         return service.send_review_reminders(session=session)
 
 
-@asynccontextmanager
-async def review_task(
+def review_task(
     engine: Engine, settings: Settings, interval: float = REVIEW_INTERVAL_SECONDS
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[None]:
     """Check for due reviews at start-up and then every ``interval`` seconds while the app runs."""
-    stop = asyncio.Event()
-
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(run_once, engine, settings)
-            except Exception:
-                log.exception("decision review check failed")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
-
-    task = asyncio.create_task(loop(), name="atrium-decision-reviews")
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
+    return periodic.every(
+        interval, lambda: run_once(engine, settings), name="decision review check", log=log
+    )
