@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from app.access.models import Grant, Group, GroupMember, Restriction
 from app.accounts.models import ApiToken, LoginFailure, LoginSession, User
 from app.attachments.models import Attachment, AttachmentVersion
 from app.audit.models import AuditEntry
@@ -40,6 +41,9 @@ __all__ = [
     "DecisionVersion",
     "DotVote",
     "Draft",
+    "Grant",
+    "Group",
+    "GroupMember",
     "Idea",
     "IdeaCluster",
     "LoginFailure",
@@ -57,6 +61,7 @@ __all__ = [
     "ProposalResponse",
     "ProposalVersion",
     "RenderedRevision",
+    "Restriction",
     "Revision",
     "StewardshipEvent",
     "Thread",

@@ -64,10 +64,14 @@ event.listen(SQLModel, "refresh", _make_aware, propagate=True)
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # the busy timeout first: every later statement, even a pragma, may have to wait for a lock
+    cur.execute("PRAGMA busy_timeout=30000")
+    # switching to WAL takes an exclusive lock; once the file is in WAL mode (it stays so) a new
+    # connection only reads the mode instead of contending with running writers
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 

@@ -1,0 +1,150 @@
+"""Who may read and edit which page subtrees: the one place restricted subtrees are decided.
+
+A restriction closes a subtree (its root page and every page below it) to everyone but the
+groups it grants ``read`` or ``edit`` to; admins see everything. Where restrictions nest, a user
+needs a grant under each. Every domain that shows page content asks an :class:`Access` for the
+user — ``access_for(session=, user=)`` — and filters with it::
+
+    view = access.access_for(session=session, user=user)
+    view.require_read(page.slug)                      # one page: 404 when hidden
+    query.where(view.readable(col(Page.slug)))        # lists: one SQL clause
+    docs scope = access.search_scope(view.roots, slug)  # search documents
+
+Hidden pages answer "not found", never "forbidden": their existence is not revealed either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, not_, or_, true
+from sqlmodel import Session, col, select
+
+from app.access.models import AccessLevel, Grant, GroupMember, Restriction
+from app.accounts.models import Role, User
+from app.core.errors import Forbidden, NotFound
+
+SCOPE_PREFIX = "subtree:"
+_CACHE_KEY = "atrium_access"
+
+
+def covers(root: str, slug: str) -> bool:
+    """Whether the page at ``slug`` lies in the subtree rooted at ``root``."""
+    return slug == root or slug.startswith(root + "/")
+
+
+def search_scope(roots: Iterable[str], slug: str) -> str:
+    """The search scope of a document about the page at ``slug``: ``""`` when unrestricted.
+
+    It names the innermost restricted root, which determines the whole chain of restrictions
+    above the page; :attr:`Access.search_scopes` lists the scopes a user may read.
+    """
+    inner = max((r for r in roots if covers(r, slug)), key=len, default=None)
+    return "" if inner is None else SCOPE_PREFIX + inner
+
+
+def _under(column: ColumnElement[str], root: str) -> ColumnElement[bool]:
+    return or_(column == root, column.startswith(root + "/", autoescape=True))
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may read and edit, given every restriction (computed once per session)."""
+
+    user_id: int | None
+    is_admin: bool
+    # every restricted root, and the levels this user holds on each (absent: none)
+    roots: tuple[str, ...] = ()
+    levels: dict[str, AccessLevel] = field(default_factory=dict)
+
+    @property
+    def restricted_anywhere(self) -> bool:
+        return bool(self.roots)
+
+    def _chain(self, slug: str) -> list[str]:
+        return [r for r in self.roots if covers(r, slug)]
+
+    def is_restricted(self, slug: str) -> bool:
+        """Whether any restriction covers ``slug`` (whoever is asking)."""
+        return any(covers(r, slug) for r in self.roots)
+
+    def can_read(self, slug: str) -> bool:
+        if self.is_admin:
+            return True
+        return all(r in self.levels for r in self._chain(slug))
+
+    def can_edit(self, slug: str) -> bool:
+        """Whether the subtree rules let this user change ``slug`` (the role is checked apart)."""
+        if self.is_admin:
+            return True
+        return all(self.levels.get(r) == AccessLevel.edit for r in self._chain(slug))
+
+    def require_read(self, slug: str, what: str = "page") -> None:
+        """Raise NotFound (not Forbidden: hidden pages do not exist for this user)."""
+        if not self.can_read(slug):
+            raise NotFound(f"No {what} at {slug!r}.")
+
+    def require_edit(self, slug: str) -> None:
+        self.require_read(slug)
+        if not self.can_edit(slug):
+            raise Forbidden(
+                f"{slug!r} is in a restricted area you may read but not change; "
+                "ask an administrator to give one of your groups edit access."
+            )
+
+    @property
+    def hidden_roots(self) -> tuple[str, ...]:
+        """The restricted roots this user may not read (the pages under them are hidden)."""
+        if self.is_admin:
+            return ()
+        return tuple(r for r in self.roots if r not in self.levels)
+
+    def readable(self, slug_column: ColumnElement[str]) -> ColumnElement[bool]:
+        """A SQL condition true for rows whose page slug this user may read."""
+        hidden = self.hidden_roots
+        if not hidden:
+            return true()
+        return and_(*(not_(_under(slug_column, r)) for r in hidden))
+
+    def readable_slugs(self, slugs: Iterable[str]) -> list[str]:
+        return [s for s in slugs if self.can_read(s)]
+
+    @property
+    def search_scopes(self) -> frozenset[str]:
+        """Search scopes this user may read: ``""`` plus each restricted root they can read."""
+        return frozenset({""}) | {SCOPE_PREFIX + r for r in self.roots if self.can_read(r)}
+
+
+def access_for(*, session: Session, user: User | None) -> Access:
+    """The access view of ``user`` (None: anonymous), cached for the session's lifetime.
+
+    Services that change restrictions or groups call :func:`forget` so later reads in the same
+    session see the change.
+    """
+    cache: dict[int | None, Access] = session.info.setdefault(_CACHE_KEY, {})
+    uid = user.id if user is not None else None
+    found = cache.get(uid)
+    if found is not None:
+        return found
+    is_admin = user is not None and user.is_active and user.role == Role.admin
+    roots = tuple(sorted(session.exec(select(Restriction.root)).all()))
+    levels: dict[str, AccessLevel] = {}
+    if roots and uid is not None and user is not None and user.is_active and not is_admin:
+        rows = session.exec(
+            select(Restriction.root, Grant.level)
+            .join(Grant, col(Grant.restriction_id) == col(Restriction.id))
+            .join(GroupMember, col(GroupMember.group_id) == col(Grant.group_id))
+            .where(GroupMember.user_id == uid)
+        ).all()
+        for root, level in rows:
+            if levels.get(root) != AccessLevel.edit:
+                levels[root] = AccessLevel(level)
+    view = Access(user_id=uid, is_admin=is_admin, roots=roots, levels=levels)
+    cache[uid] = view
+    return view
+
+
+def forget(session: Session) -> None:
+    """Drop cached access views (after groups, members or restrictions change)."""
+    session.info.pop(_CACHE_KEY, None)
