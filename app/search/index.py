@@ -9,6 +9,7 @@ into its own fresh directory, so the two never contend for Whoosh's writer lock.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import logging
 import os
@@ -33,7 +34,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segment, _lenfield
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.matching import FilterMatcher
-from whoosh.reading import IndexReader
+from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
@@ -265,6 +266,63 @@ def as_tree(q: wq.Query) -> ranking.Tree | None:
             float(q.boost),
         )
     return None
+
+
+def _rebind(reader: SegmentReader, segment: Any, generation: int) -> SegmentReader:
+    """A reader of ``segment`` sharing ``reader``'s open files: same segment id, so the same
+    documents, but possibly newer deletions (Whoosh keeps those on the segment object)."""
+    fresh = copy.copy(reader)
+    fresh.__dict__.pop("deleted_docs_set", None)  # a cached_property of the old deletions
+    perdoc = copy.copy(reader._perdoc)
+    perdoc._segment = segment
+    fresh._perdoc = perdoc
+    fresh._segment = segment
+    fresh._gen = generation
+    return fresh
+
+
+def _open_searcher(ix: whoosh_index.FileIndex, previous: Searcher | None) -> Searcher:
+    """A searcher on the index's latest generation that keeps ``previous``'s open segments.
+
+    Opening a segment copies each part of its compound file into memory (~130 ms for the bench
+    index's big segment); after a save only a small new segment has to be opened. Whoosh's own
+    ``Searcher.refresh()`` reuses readers too, but keeps their old deletions (an updated document
+    would be found twice) and brings back segments a merge removed, so this pairs readers with
+    the new table of contents by segment id itself.
+    """
+    old: dict[str, SegmentReader] = {}
+    if previous is not None:
+        for leaf, _offset in previous.leaf_searchers():
+            leaf_reader = leaf.reader()
+            if isinstance(leaf_reader, SegmentReader):
+                old[leaf_reader.segment().segment_id()] = leaf_reader
+    for attempt in range(10):
+        try:
+            toc = ix._read_toc()
+            fresh = [s for s in toc.segments if s.segment_id() not in old]
+            opened = [
+                SegmentReader(ix.storage, toc.schema, s, generation=toc.generation) for s in fresh
+            ]
+            break
+        except OSError:  # a merge removed a segment between reading the TOC and opening it
+            if attempt == 9:
+                raise
+            time.sleep(0.01)
+    by_id = {r.segment().segment_id(): r for r in opened}
+    readers = [
+        by_id.get(s.segment_id()) or _rebind(old.pop(s.segment_id()), s, toc.generation)
+        for s in toc.segments
+    ]
+    for gone in old.values():  # segments merged away since the previous searcher
+        gone.close()
+    reader: IndexReader
+    if not readers:
+        reader = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        reader = readers[0]
+    else:
+        reader = MultiReader(readers, generation=toc.generation)
+    return Searcher(reader, fromindex=ix)
 
 
 class _Postings:
@@ -643,11 +701,11 @@ class WhooshBackend:
         if target is None:
             return None
         if self._searcher is None or str(target) != self._target or not self._searcher.up_to_date():
-            # a fresh reader rather than Searcher.refresh(): refresh reuses segment readers and
-            # so misses deletions committed to an unchanged segment
-            if self._searcher is not None:
+            same_index = self._searcher is not None and str(target) == self._target
+            previous = self._searcher if same_index else None
+            if self._searcher is not None and not same_index:
                 self._searcher.close()
-            self._searcher = whoosh_index.open_dir(str(target)).searcher()
+            self._searcher = _open_searcher(whoosh_index.open_dir(str(target)), previous)
             self._target = str(target)
             # an index with no segment yet (nothing committed) has one empty leaf, no segment
             segments = (leaf.reader().segment() for leaf, _ in self._searcher.leaf_searchers())
@@ -703,7 +761,7 @@ class WhooshBackend:
                 facets = self._facets(searcher, [docnum for docnum, _ in best[:FACET_WINDOW]])
             suggestion = None
             if request.suggest and total < 3:
-                suggestion = self._suggest(searcher, query)
+                suggestion = self._suggest(searcher, query, hidden)
         return SearchResults(
             query=query,
             hits=hits,
@@ -815,24 +873,47 @@ class WhooshBackend:
             context=stored.get("context", ""),
         )
 
-    def _suggest(self, searcher: Searcher, query: ParsedQuery) -> str | None:
+    def _suggest(
+        self, searcher: Searcher, query: ParsedQuery, hidden: wq.Query | None
+    ) -> str | None:
+        """Did-you-mean from the words of titles and headings the user may read: a hidden
+        document's words are neither suggested nor make a word count as known."""
+        hide: set[int] | None = None
+
+        def visible(field: str, term: str) -> bool:
+            nonlocal hide
+            if hidden is None:
+                return bool(searcher.doc_frequency(field, term))
+            if hide is None:
+                hide = set(searcher.docs_for_query(hidden))
+            return any(d not in hide for d in searcher.docs_for_query(wq.Term(field, term)))
+
         text = query.text
         changed = False
         for word in dict.fromkeys(query.free_words()):
             if len(word) < 3 or word.isdigit():
                 continue
             s = stem(word)
-            if any(searcher.doc_frequency(f, s) for f, _ in TEXT_FIELDS):
+            if any(visible(f, s) for f, _ in TEXT_FIELDS):
                 continue
-            found = _spelling(searcher, "title", word) or _spelling(searcher, "headings", word)
+            found = _spelling(searcher, "title", word, visible) or _spelling(
+                searcher, "headings", word, visible
+            )
             if found and found != word:
                 text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", found, text, flags=re.I)
                 changed = True
         return text if changed else None
 
 
-def _spelling(searcher: Searcher, field: str, word: str, maxdist: int = 2) -> str | None:
-    """What ``searcher.suggest(field, word, limit=1)`` answers, asked of each segment.
+def _spelling(
+    searcher: Searcher,
+    field: str,
+    word: str,
+    visible: Callable[[str, str], bool],
+    maxdist: int = 2,
+) -> str | None:
+    """What ``searcher.suggest(field, word, limit=1)`` answers, asked of each segment, among the
+    words ``visible`` to the user.
 
     Whoosh finds words within an edit distance with a fast automaton over one segment's word
     list, but over several segments (a parallel rebuild leaves two) it compares every word of
@@ -849,9 +930,11 @@ def _spelling(searcher: Searcher, field: str, word: str, maxdist: int = 2) -> st
             near.update(IndexReader.terms_within(leaf_reader, spell_field, word, maxdist))
         else:
             near.update(leaf_reader.terms_within(spell_field, word, maxdist, prefix=0))
-    scored = ((0 - (maxdist + (1.0 / (reader.frequency(field, w) or 1) * 0.5)), w) for w in near)
-    best = max(scored, default=None)
-    return best[1] if best else None
+    scored = sorted(
+        ((0 - (maxdist + (1.0 / (reader.frequency(field, w) or 1) * 0.5)), w) for w in near),
+        reverse=True,
+    )
+    return next((w for _, w in scored if visible(spell_field, w)), None)
 
 
 def _text(value: object) -> str:
