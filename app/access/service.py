@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, not_, or_, true
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from app.access.models import AccessLevel, Grant, GroupMember, Restriction
+from app.access.models import AccessLevel, Grant, Group, GroupMember, Restriction
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, NotFound
 
@@ -44,7 +45,10 @@ def search_scope(roots: Iterable[str], slug: str) -> str:
     return "" if inner is None else SCOPE_PREFIX + inner
 
 
-def _under(column: ColumnElement[str], root: str) -> ColumnElement[bool]:
+SlugColumn = ColumnElement[str] | Mapped[str]
+
+
+def _under(column: SlugColumn, root: str) -> ColumnElement[bool]:
     return or_(column == root, column.startswith(root + "/", autoescape=True))
 
 
@@ -100,7 +104,7 @@ class Access:
             return ()
         return tuple(r for r in self.roots if r not in self.levels)
 
-    def readable(self, slug_column: ColumnElement[str]) -> ColumnElement[bool]:
+    def readable(self, slug_column: SlugColumn) -> ColumnElement[bool]:
         """A SQL condition true for rows whose page slug this user may read."""
         hidden = self.hidden_roots
         if not hidden:
@@ -122,12 +126,14 @@ def access_for(*, session: Session, user: User | None) -> Access:
     Services that change restrictions or groups call :func:`forget` so later reads in the same
     session see the change.
     """
-    cache: dict[int | None, Access] = session.info.setdefault(_CACHE_KEY, {})
+    cache: dict[tuple[int | None, bool], Access] = session.info.setdefault(_CACHE_KEY, {})
     uid = user.id if user is not None else None
-    found = cache.get(uid)
+    is_admin = user is not None and user.is_active and user.role == Role.admin
+    # keyed by the admin flag too: the unsaved system actor (an admin) has no id either, and
+    # must not share an anonymous visitor's view (or hand its own to one)
+    found = cache.get((uid, is_admin))
     if found is not None:
         return found
-    is_admin = user is not None and user.is_active and user.role == Role.admin
     roots = tuple(sorted(session.exec(select(Restriction.root)).all()))
     levels: dict[str, AccessLevel] = {}
     if roots and uid is not None and user is not None and user.is_active and not is_admin:
@@ -141,10 +147,29 @@ def access_for(*, session: Session, user: User | None) -> Access:
             if levels.get(root) != AccessLevel.edit:
                 levels[root] = AccessLevel(level)
     view = Access(user_id=uid, is_admin=is_admin, roots=roots, levels=levels)
-    cache[uid] = view
+    cache[(uid, is_admin)] = view
     return view
 
 
 def forget(session: Session) -> None:
     """Drop cached access views (after groups, members or restrictions change)."""
     session.info.pop(_CACHE_KEY, None)
+
+
+def readers_of(*, session: Session, slug: str) -> list[str]:
+    """Names of the groups granted the innermost restriction over ``slug`` ([] if none does).
+
+    For the "Restricted" note on a page, shown only to those who may read it.
+    """
+    covering = [r for r in session.exec(select(Restriction)).all() if covers(r.root, slug)]
+    if not covering:
+        return []
+    inner = max(covering, key=lambda r: len(r.root))
+    return list(
+        session.exec(
+            select(Group.name)
+            .join(Grant, col(Grant.group_id) == Group.id)
+            .where(Grant.restriction_id == inner.id)
+            .order_by(col(Group.name))
+        ).all()
+    )

@@ -80,6 +80,7 @@ PERMISSIONS: dict[Role | None, frozenset[str]] = {
             "user.manage",
             "audit.read",
             "webhook.manage",  # webhooks see every change: only admins register them
+            "access.manage",  # groups, restricted subtrees and their grants
             *_EDIT,
             *_TALK,
             *_TRIAGE,

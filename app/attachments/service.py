@@ -80,7 +80,7 @@ def _page(session: Session, slug: str, user: User | None) -> Page:
         raise NotFound("There is no such page.")
     page = pages.find_page(session=session, slug=slug, include_deleted=True)
     if page is None:
-        moved = pages.find_redirect(session=session, slug=slug)
+        moved = pages.find_redirect(session=session, slug=slug, user=user)
         if moved is not None:
             slug = moved
     return pages.get_page(session=session, slug=slug, user=user, include_deleted=True)
@@ -89,6 +89,7 @@ def _page(session: Session, slug: str, user: User | None) -> Page:
 def _writable_page(session: Session, slug: str, user: User | None) -> Page:
     accounts.require(user, "page.edit")
     page = _page(session, slug, user)
+    pages.require_editable(session=session, slug=page.slug, user=user)
     if page.is_deleted:
         raise Conflict(f"The page {page.slug!r} is deleted; undelete it to change its files.")
     return page

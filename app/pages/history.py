@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.pages.diff import Diff, diff_text
@@ -77,12 +78,18 @@ def recent_changes(
     before: datetime | None = None,
     limit: int = 50,
 ) -> list[ChangeRead]:
-    """Wiki-wide revisions, newest first, optionally by one author or under one slug prefix."""
+    """Wiki-wide revisions, newest first, optionally by one author or under one slug prefix.
+
+    Revisions of pages hidden from ``user`` are left out in the query itself (so a batch is
+    still full), both where the page is now and where it was when the revision was made.
+    """
     accounts.require(user, "page.read")
+    view = access.access_for(session=session, user=user)
     stmt = (
         select(Revision, User.username, Page.slug)
         .join(Page, col(Page.id) == Revision.page_id)
         .join(User, col(User.id) == Revision.author_id, isouter=True)
+        .where(view.readable(col(Page.slug)), view.readable(col(Revision.slug)))
         .order_by(col(Revision.created_at).desc(), col(Revision.id).desc())
         .limit(max(1, min(limit, 500)))
     )

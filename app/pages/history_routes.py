@@ -64,8 +64,9 @@ def page_history(
         "revisions": revisions,
         "timeline": timeline,
         "next_before": next_before,
-        "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
-        "can_edit": accounts.can(user, "page.revert"),
+        "crumbs": structure.breadcrumbs(session=session, slug=page.slug, user=user),
+        "can_edit": accounts.can(user, "page.revert")
+        and service.can_edit(session=session, slug=page.slug, user=user),
         "revision_decisions": decisions.revision_decisions(session=session, page_id=page.id or 0),
     }
     block = "rows" if is_htmx(request) and before else None
@@ -91,8 +92,9 @@ def diff(
         "new": new,
         "diff": result,
         "view": view,
-        "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
-        "can_edit": accounts.can(user, "page.revert"),
+        "crumbs": structure.breadcrumbs(session=session, slug=page.slug, user=user),
+        "can_edit": accounts.can(user, "page.revert")
+        and service.can_edit(session=session, slug=page.slug, user=user),
     }
     return render(request, "pages/diff.html", ctx, block="diff" if is_htmx(request) else None)
 

@@ -59,9 +59,10 @@ def view(
     rev: Annotated[int | None, Query(ge=1)] = None,
     merged: bool = False,
 ) -> Response:
-    page = service.find_page(session=session, slug=slug, include_deleted=True)
+    # a page hidden from this user is missing, exactly as one that does not exist
+    page = service.find_readable_page(session=session, slug=slug, user=user, include_deleted=True)
     if page is None:
-        target = service.find_redirect(session=session, slug=slug)
+        target = service.find_redirect(session=session, slug=slug, user=user)
         if target is not None:
             return RedirectResponse(f"/wiki/{target}?from={slug}", status_code=301)
         return _missing(request, session, slug, user)
@@ -83,7 +84,8 @@ def view(
         else discussions.page_threads(session=session, slug=page.slug, user=user, status="all")
     )
     html = rendered.html
-    if accounts.can(user, "page.edit") and number == page.head and not page.is_deleted:
+    can_edit = service.can_edit(session=session, slug=page.slug, user=user)
+    if can_edit and number == page.head and not page.is_deleted:
         html = section_routes.with_edit_links(html, slug=page.slug, revision=revision)
     html, _ = discussions.place_markers(
         html=html, threads=shown, marker=discussion_routes.markers(shown)
@@ -97,10 +99,11 @@ def view(
         "old": number != page.head,
         "merged": merged,
         "moved_from": request.query_params.get("from"),
-        "crumbs": structure.breadcrumbs(session=session, slug=page.slug),
+        "crumbs": structure.breadcrumbs(session=session, slug=page.slug, user=user),
         "tree": sidebar(session, page.slug, user),
         "backlinks": structure.backlinks(session=session, slug=page.slug, user=user),
-        "can_edit": accounts.can(user, "page.edit"),
+        "can_edit": can_edit,
+        "restricted_to": service.restriction_of(session=session, slug=page.slug, user=user),
         "governing": decisions.governing(session=session, page_id=page.id or 0),
         "governed_sections": decisions.governed_notes(session=session, page=page),
         "stewardship": reviews.page_status(session=session, page=page, user=user),
@@ -117,9 +120,10 @@ def _missing(request: Request, session: SessionDep, slug: str, user: OptionalUse
         "slug": slug,
         "title": structure.humanize(slug.rsplit("/", 1)[-1]),
         "children": children,
-        "crumbs": structure.breadcrumbs(session=session, slug=slug),
+        "crumbs": structure.breadcrumbs(session=session, slug=slug, user=user),
         "tree": sidebar(session, slug, user),
-        "can_create": accounts.can(user, "page.create"),
+        "can_create": accounts.can(user, "page.create")
+        and service.can_edit(session=session, slug=slug, user=user),
         "status": 404,
     }
     return render(request, "errors/404.html", ctx, status_code=404)
@@ -179,8 +183,9 @@ def edit_form(
     template: str = "",
     draft: str = "",
 ) -> Response:
-    page = service.find_page(session=session, slug=slug, include_deleted=True)
+    page = service.find_readable_page(session=session, slug=slug, user=user, include_deleted=True)
     accounts.require(user, "page.edit" if page is not None else "page.create")
+    service.require_editable(session=session, slug=slug, user=user)
     saved = service.find_draft(session=session, slug=slug, user=user)
     if page is not None and not page.is_deleted:
         current = service.current_revision(session=session, page=page)
@@ -238,7 +243,9 @@ def save(
         result = service.save_page(session=session, slug=slug, edit=edit, author=user)
     except (Invalid, TooLarge) as exc:
         # show the editor again with the text as typed: a refused save must not lose it
-        page = service.find_page(session=session, slug=slug, include_deleted=True)
+        page = service.find_readable_page(
+            session=session, slug=slug, user=user, include_deleted=True
+        )
         ctx: dict[str, object] = {
             "slug": slug,
             "page": page,
@@ -309,6 +316,7 @@ def save_draft(
 def move_form(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
     accounts.require(user, "page.move")
     page = service.get_page(session=session, slug=slug, user=user)
+    service.require_editable(session=session, slug=page.slug, user=user)
     return render(request, "pages/move.html", {"page": page, "new_slug": page.slug})
 
 

@@ -104,6 +104,7 @@ def get_section(
     """Section ``index`` (whose heading must read ``heading``) of the current revision."""
     accounts.require(user, "page.edit")
     page = service.get_page(session=session, slug=slug, user=user)
+    service.require_editable(session=session, slug=page.slug, user=user)
     revision = service.get_revision(session=session, page=page, number=number or page.head)
     found = _section_of(page, revision, index, heading)
     anchor = ""
@@ -139,6 +140,7 @@ def _spliced(
     """The page, its base revision and the base body with the section replaced by ``text``."""
     accounts.require(user, "page.edit")
     page = service.get_page(session=session, slug=slug, user=user)
+    service.require_editable(session=session, slug=page.slug, user=user)
     if base < 1 or base > page.head:
         raise NotFound(f"The page {slug!r} has no revision {base}.", slug=slug)
     revision = service.get_revision(session=session, page=page, number=base)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core import events
 from app.core.db import begin_write, settings_of
-from app.core.errors import Conflict, Invalid, NotFound, TooLarge
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
 from app.notifications import service as notifications
 from app.pages import rendering
@@ -53,22 +54,69 @@ class SaveResult:
 
 
 def find_page(*, session: Session, slug: str, include_deleted: bool = False) -> Page | None:
-    """The page at ``slug`` or None."""
+    """The page at ``slug`` or None, whoever asks (for use cases that check access after)."""
     page = session.exec(select(Page).where(Page.slug == slug)).first()
     if page is None or (page.is_deleted and not include_deleted):
         return None
     return page
 
 
+def find_readable_page(
+    *, session: Session, slug: str, user: User | None, include_deleted: bool = False
+) -> Page | None:
+    """The page at ``slug`` if ``user`` may read it, else None (hidden pages do not exist)."""
+    if not access.access_for(session=session, user=user).can_read(slug):
+        return None
+    return find_page(session=session, slug=slug, include_deleted=include_deleted)
+
+
 def get_page(
     *, session: Session, slug: str, user: User | None, include_deleted: bool = False
 ) -> Page:
-    """The page at ``slug`` (raises NotFound)."""
+    """The page at ``slug`` (raises NotFound, also for a page in a subtree hidden from ``user``)."""
     accounts.require(user, "page.read")
-    page = find_page(session=session, slug=slug, include_deleted=include_deleted)
+    page = find_readable_page(
+        session=session, slug=slug, user=user, include_deleted=include_deleted
+    )
     if page is None:
         raise NotFound(f"There is no page {slug!r} yet.", slug=slug)
     return page
+
+
+def require_editable(*, session: Session, slug: str, user: User | None) -> None:
+    """Raise unless the subtree rules let ``user`` change (or create) the page at ``slug``.
+
+    Hidden: NotFound, worded as for a page that does not exist. Readable but not editable:
+    Forbidden, saying why. The role's own permission is checked apart.
+    """
+    view = access.access_for(session=session, user=user)
+    if not view.can_read(slug):
+        raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    if not view.can_edit(slug):
+        raise Forbidden(
+            f"{slug!r} is in a restricted area where you may read but not change pages; "
+            "ask an administrator to give one of your groups edit access.",
+            slug=slug,
+        )
+
+
+def can_edit(*, session: Session, slug: str, user: User | None) -> bool:
+    """Whether ``user``'s role and the subtree rules let them edit the page at ``slug``."""
+    return accounts.can(user, "page.edit") and access.access_for(
+        session=session, user=user
+    ).can_edit(slug)
+
+
+def restriction_of(*, session: Session, slug: str, user: User | None) -> list[str] | None:
+    """For a page ``user`` may read: the names of the groups that may read it, when restricted.
+
+    None when no restriction covers the page. Where restrictions nest, the innermost one's
+    groups are named (the outer ones narrow it further only for their non-members).
+    """
+    view = access.access_for(session=session, user=user)
+    if not view.is_restricted(slug) or not view.can_read(slug):
+        return None
+    return access.readers_of(session=session, slug=slug)
 
 
 def pages_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Page]:
@@ -88,13 +136,21 @@ def page_ids_under(*, session: Session, prefix: str) -> list[int]:
     return [i for i in session.exec(stmt) if i is not None]
 
 
-def find_redirect(*, session: Session, slug: str) -> str | None:
-    """The current slug of a page that used to live at ``slug``, if it was moved."""
+def find_redirect(*, session: Session, slug: str, user: User | None = None) -> str | None:
+    """The current slug of a page that used to live at ``slug``, if it was moved.
+
+    Where the page went is told only to those who may read it there (``user``: None asks as
+    an anonymous visitor).
+    """
     row = session.get(PageRedirect, slug)
     if row is None:
         return None
     page = session.get(Page, row.page_id)
-    return page.slug if page is not None and not page.is_deleted else None
+    if page is None or page.is_deleted:
+        return None
+    if not access.access_for(session=session, user=user).can_read(page.slug):
+        return None
+    return page.slug
 
 
 def get_revision(*, session: Session, page: Page, number: int) -> Revision:
@@ -116,14 +172,24 @@ def current_revision(*, session: Session, page: Page) -> Revision:
 
 
 def _resolver(session: Session) -> rendering.Resolver:
+    """Wikilink targets to pages; the same for every reader, as renders are cached.
+
+    So that a render tells nobody about a restricted page: a title never resolves to a page
+    in a restricted subtree, and a link whose address lies in one always looks like a link to
+    an existing page (whether it exists there is for those who may read it to find out).
+    """
+    restricted = access.access_for(session=session, user=None).roots
+
     def resolve(targets: set[str]) -> dict[str, rendering.LinkTarget]:
         if not targets:
             return {}
         by_slug = {t: rendering.slugify_title(t) for t in targets}
         lowered = {t.lower() for t in targets}
+        anyone = access.Access(user_id=None, is_admin=False, roots=restricted)
         rows = session.exec(
             select(Page.slug, Page.title).where(
                 col(Page.deleted_at).is_(None),
+                anyone.readable(col(Page.slug)),
                 or_(
                     func.lower(Page.title).in_(lowered),
                     col(Page.slug).in_(set(by_slug.values())),
@@ -146,6 +212,8 @@ def _resolver(session: Session) -> rendering.Resolver:
                 out[target] = rendering.LinkTarget(slug=found_slug, exists=True, title=title)
             elif slug in slugs:
                 out[target] = rendering.LinkTarget(slug=slug, exists=True, title=slugs[slug])
+            elif anyone.is_restricted(slug):
+                out[target] = rendering.LinkTarget(slug=slug, exists=True, title=target)
             else:
                 exists = slug in redirects
                 out[target] = rendering.LinkTarget(slug=slug, exists=exists, title=target)
@@ -205,6 +273,31 @@ def _refresh_linkers(session: Session, slugs: Iterable[str], *, skip: int | None
             _store_render(session, page, current_revision(session=session, page=page))
 
 
+def refresh_links_into(*, session: Session, root: str) -> None:
+    """Re-render the pages linking into the subtree at ``root`` (it was restricted or opened).
+
+    Links there, and links by title to its pages, render differently once it is restricted.
+    """
+    session.flush()
+    under = or_(
+        col(PageLink.target_slug) == root,
+        col(PageLink.target_slug).startswith(root + "/", autoescape=True),
+    )
+    titles = session.exec(
+        select(Page.title).where(
+            col(Page.deleted_at).is_(None),
+            or_(col(Page.slug) == root, col(Page.slug).startswith(root + "/", autoescape=True)),
+        )
+    ).all()
+    by_title = {rendering.slugify_title(t) for t in titles}
+    linking = select(PageLink.source_id).where(or_(under, col(PageLink.target_slug).in_(by_title)))
+    sources = session.exec(
+        select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
+    ).all()
+    for page in sources:
+        _store_render(session, page, current_revision(session=session, page=page))
+
+
 # --- validation --------------------------------------------------------------------------------
 
 
@@ -226,13 +319,17 @@ RESERVED_SEGMENTS = frozenset(
 )
 
 
-def _check_slug(slug: str) -> None:
+def check_slug(slug: str, *, field: str = "slug") -> None:
+    """Raise Invalid unless ``slug`` is a page address pages can be saved at."""
     if not rendering.is_valid_slug(slug) or slug.rsplit("/", 1)[-1] in RESERVED_SEGMENTS:
         raise Invalid(
             f"{slug!r} is not a valid page address: use lower-case letters, digits and hyphens, "
             "with '/' between levels (for example core-processes/order-to-cash).",
-            field="slug",
+            field=field,
         )
+
+
+_check_slug = check_slug
 
 
 def _check_body(session: Session, body: str) -> None:
@@ -352,6 +449,7 @@ def save_page(
     if page is None or page.is_deleted:
         action = "page.create" if page is None else "page.undelete"
         accounts.require(author, action)
+        require_editable(session=session, slug=slug, user=author)
         if edit.base != 0 and page is None:
             raise Conflict(
                 f"The page {slug!r} no longer exists (it was moved or never saved). "
@@ -361,6 +459,7 @@ def save_page(
         return _create(session, slug, page, edit, author, kind, commit=commit)
 
     accounts.require(author, "page.edit")
+    require_editable(session=session, slug=slug, user=author)
     current = current_revision(session=session, page=page)
     title, body, tags, merged = edit.title, edit.body, edit.tags, False
     if edit.base != page.head:
@@ -504,6 +603,7 @@ def revert_page(
     page = _lock_page(session, slug)
     if page is None or page.is_deleted:
         raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    require_editable(session=session, slug=slug, user=author)
     old = get_revision(session=session, page=page, number=number)
     rev = _add_revision(
         session,
@@ -541,11 +641,18 @@ def move_page(
     page = _lock_page(session, slug)
     if page is None or page.is_deleted:
         raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    require_editable(session=session, slug=slug, user=author)
     moves = [(page, new_slug)]
     if include_children:
         children = session.exec(select(Page).where(col(Page.slug).startswith(slug + "/"))).all()
         moves += [(child, new_slug + child.slug[len(slug) :]) for child in children]
-    for _moving, target in moves:
+    for moving, target in moves:
+        # the destination must be open to the mover too (moving into or out of a restricted
+        # subtree needs edit access on both sides); a hidden page there is "already a page"
+        # only to those who may see it
+        if moving is not page:
+            require_editable(session=session, slug=moving.slug, user=author)
+        _require_destination(session, target, author)
         if find_page(session=session, slug=target, include_deleted=True) is not None:
             raise Conflict(f"There is already a page at {target!r}.", field="new_slug")
         _check_slug(target)
@@ -574,6 +681,16 @@ def move_page(
     return page
 
 
+def _require_destination(session: Session, target: str, author: User | None) -> None:
+    view = access.access_for(session=session, user=author)
+    if not view.can_edit(target):
+        raise Forbidden(
+            f"{target!r} is in a restricted area you may not change; "
+            "choose another address, or ask an administrator for edit access there.",
+            field="new_slug",
+        )
+
+
 def delete_page(*, session: Session, slug: str, author: User | None, summary: str = "") -> Page:
     """Soft-delete a page: recorded in its history, undoable."""
     accounts.require(author, "page.delete")
@@ -581,6 +698,7 @@ def delete_page(*, session: Session, slug: str, author: User | None, summary: st
     page = _lock_page(session, slug)
     if page is None or page.is_deleted:
         raise NotFound(f"There is no page {slug!r}.", slug=slug)
+    require_editable(session=session, slug=slug, user=author)
     cur = current_revision(session=session, page=page)
     _add_revision(
         session,
@@ -606,6 +724,9 @@ def undelete_page(*, session: Session, slug: str, author: User | None, summary: 
     page = _lock_page(session, slug)
     if page is None or not page.is_deleted:
         raise NotFound(f"There is no deleted page {slug!r}.", slug=slug)
+    if not access.access_for(session=session, user=author).can_read(slug):
+        raise NotFound(f"There is no deleted page {slug!r}.", slug=slug)
+    require_editable(session=session, slug=slug, user=author)
     cur = current_revision(session=session, page=page)
     page.deleted_at = None
     rev = _add_revision(
@@ -637,6 +758,7 @@ def save_draft(*, session: Session, slug: str, data: DraftSave, user: User | Non
     editor = accounts.require_user(user, "page.edit")
     _check_slug(slug)
     _check_body(session, data.body)
+    require_editable(session=session, slug=slug, user=editor)
     begin_write(session)
     draft = session.exec(
         select(Draft).where(Draft.user_id == editor.id, Draft.slug == slug)
@@ -650,7 +772,7 @@ def save_draft(*, session: Session, slug: str, data: DraftSave, user: User | Non
 
 def find_draft(*, session: Session, slug: str, user: User | None) -> Draft | None:
     """The user's autosaved draft for this page, if any."""
-    if user is None:
+    if user is None or not access.access_for(session=session, user=user).can_read(slug):
         return None
     return session.exec(select(Draft).where(Draft.user_id == user.id, Draft.slug == slug)).first()
 

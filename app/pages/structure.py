@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.pages.models import Page, PageLink, PageRedirect, Revision
@@ -30,16 +31,23 @@ class Crumb:
     exists: bool
 
 
-def breadcrumbs(*, session: Session, slug: str) -> list[Crumb]:
-    """The ancestors of ``slug``, root first (levels without a page shown by name)."""
+def breadcrumbs(*, session: Session, slug: str, user: User | None = None) -> list[Crumb]:
+    """The ancestors of ``slug``, root first (levels without a page shown by name).
+
+    Ancestors hidden from ``user`` (None: as an anonymous visitor sees them) are shown by
+    name, as if they had no page.
+    """
     parts = slug.split("/")
     ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
     if not ancestors:
         return []
+    view = access.access_for(session=session, user=user)
     titles = dict(
         session.exec(
             select(Page.slug, Page.title).where(
-                col(Page.slug).in_(ancestors), col(Page.deleted_at).is_(None)
+                col(Page.slug).in_(ancestors),
+                col(Page.deleted_at).is_(None),
+                view.readable(col(Page.slug)),
             )
         ).all()
     )
@@ -53,7 +61,10 @@ def tree_children(*, session: Session, prefix: str, user: User | None) -> list[T
     """The direct children of a tree level ("" for the top), with how many children each has."""
     accounts.require(user, "page.read")
     prefix = prefix.strip("/")
-    stmt = select(Page.slug, Page.title).where(col(Page.deleted_at).is_(None))
+    view = access.access_for(session=session, user=user)
+    stmt = select(Page.slug, Page.title).where(
+        col(Page.deleted_at).is_(None), view.readable(col(Page.slug))
+    )
     if prefix:
         stmt = stmt.where(col(Page.slug).startswith(prefix + "/"))
     depth = prefix.count("/") + 1 if prefix else 0
@@ -82,8 +93,14 @@ def tree_children(*, session: Session, prefix: str, user: User | None) -> list[T
 
 
 def backlinks(*, session: Session, slug: str, user: User | None) -> list[Page]:
-    """Pages whose current revision links here (also through old, redirected addresses)."""
+    """Pages whose current revision links here (also through old, redirected addresses).
+
+    Only pages ``user`` may read, and nothing at all about a page hidden from them.
+    """
     accounts.require(user, "page.read")
+    view = access.access_for(session=session, user=user)
+    if not view.can_read(slug):
+        return []
     targets = {slug}
     page = session.exec(select(Page).where(Page.slug == slug)).first()
     if page is not None:
@@ -94,19 +111,27 @@ def backlinks(*, session: Session, slug: str, user: User | None) -> list[Page]:
     return list(
         session.exec(
             select(Page)
-            .where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
+            .where(
+                col(Page.id).in_(linking),
+                col(Page.deleted_at).is_(None),
+                view.readable(col(Page.slug)),
+            )
             .order_by(col(Page.title))
         )
     )
 
 
 def orphaned_pages(*, session: Session, user: User | None) -> list[Page]:
-    """Pages no other page links to (the start page and templates excepted)."""
+    """Pages no other page links to (the start page and templates excepted).
+
+    Among the pages ``user`` may read, linked from pages they may read.
+    """
     accounts.require(user, "page.read")
+    view = access.access_for(session=session, user=user)
     linked = (
         select(PageLink.target_slug)
         .join(Page, col(Page.id) == PageLink.source_id)
-        .where(col(Page.deleted_at).is_(None))
+        .where(col(Page.deleted_at).is_(None), view.readable(col(Page.slug)))
     )
     redirected_linked = select(PageRedirect.page_id).where(col(PageRedirect.old_slug).in_(linked))
     return list(
@@ -118,6 +143,7 @@ def orphaned_pages(*, session: Session, user: User | None) -> list[Page]:
                 col(Page.id).not_in(redirected_linked),
                 col(Page.slug).not_in(_NOT_ORPHANS),
                 ~col(Page.slug).startswith(_TEMPLATE_PREFIX),
+                view.readable(col(Page.slug)),
             )
             .order_by(col(Page.slug))
         )
@@ -125,8 +151,12 @@ def orphaned_pages(*, session: Session, user: User | None) -> list[Page]:
 
 
 def wanted_pages(*, session: Session, user: User | None) -> list[WantedPage]:
-    """Addresses that pages link to but where no page exists, most wanted first."""
+    """Addresses that pages link to but where no page exists, most wanted first.
+
+    Counting links from pages ``user`` may read, to addresses outside subtrees hidden from them.
+    """
     accounts.require(user, "page.read")
+    view = access.access_for(session=session, user=user)
     existing = select(Page.slug).where(col(Page.deleted_at).is_(None))
     redirects = select(PageRedirect.old_slug)
     rows = session.exec(
@@ -136,6 +166,8 @@ def wanted_pages(*, session: Session, user: User | None) -> list[WantedPage]:
             col(Page.deleted_at).is_(None),
             col(PageLink.target_slug).not_in(existing),
             col(PageLink.target_slug).not_in(redirects),
+            view.readable(col(Page.slug)),
+            view.readable(col(PageLink.target_slug)),
         )
         .group_by(col(PageLink.target_slug))
         .order_by(func.count().desc(), col(PageLink.target_slug))
@@ -146,10 +178,15 @@ def wanted_pages(*, session: Session, user: User | None) -> list[WantedPage]:
 def list_templates(*, session: Session, user: User | None) -> list[Page]:
     """Pages under templates/ that new pages can start from."""
     accounts.require(user, "page.read")
+    view = access.access_for(session=session, user=user)
     return list(
         session.exec(
             select(Page)
-            .where(col(Page.slug).startswith(_TEMPLATE_PREFIX), col(Page.deleted_at).is_(None))
+            .where(
+                col(Page.slug).startswith(_TEMPLATE_PREFIX),
+                col(Page.deleted_at).is_(None),
+                view.readable(col(Page.slug)),
+            )
             .order_by(col(Page.title))
         )
     )
@@ -159,6 +196,8 @@ def template_body(*, session: Session, slug: str, user: User | None) -> str:
     """The current text of a template page ("" when there is no such template)."""
     accounts.require(user, "page.read")
     if not slug.startswith(_TEMPLATE_PREFIX):
+        return ""
+    if not access.access_for(session=session, user=user).can_read(slug):
         return ""
     page = session.exec(
         select(Page).where(Page.slug == slug, col(Page.deleted_at).is_(None))
@@ -172,9 +211,10 @@ def template_body(*, session: Session, slug: str, user: User | None) -> str:
 
 
 def list_pages(*, session: Session, user: User | None, include_deleted: bool = False) -> list[Page]:
-    """Every page by slug."""
+    """Every page ``user`` may read, by slug."""
     accounts.require(user, "page.read")
-    stmt = select(Page).order_by(col(Page.slug))
+    view = access.access_for(session=session, user=user)
+    stmt = select(Page).where(view.readable(col(Page.slug))).order_by(col(Page.slug))
     if not include_deleted:
         stmt = stmt.where(col(Page.deleted_at).is_(None))
     return list(session.exec(stmt))

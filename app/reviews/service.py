@@ -19,6 +19,7 @@ from datetime import date
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.db import begin_write, is_sqlite
@@ -317,6 +318,12 @@ def send_due_notifications(*, session: Session, on: date | None = None) -> int:
     for row, page in session.exec(stmt).all():
         due_on = row.review_by or day
         owners = owner_ids(session, page.id or 0)
+        # an owner who may no longer read the page (a restriction closed it) is not told
+        owners = {
+            uid
+            for uid, owner in accounts.users_by_id(session=session, ids=owners).items()
+            if access.access_for(session=session, user=owner).can_read(page.slug)
+        }
         notifications.page_review_due(
             session=session,
             page_id=page.id or 0,

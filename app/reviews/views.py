@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.errors import Invalid
@@ -209,6 +210,8 @@ def list_due(
         .join(PageStewardship, col(PageStewardship.page_id) == Page.id)
         .where(
             col(Page.deleted_at).is_(None),
+            # pages in subtrees hidden from the user are not due for them (nor shown to exist)
+            access.access_for(session=session, user=user).readable(col(Page.slug)),
             or_(
                 col(PageStewardship.review_by).is_not(None),
                 col(PageStewardship.status) == ReviewStatus.needs_review,
