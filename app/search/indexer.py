@@ -8,6 +8,9 @@ their sources, write them to the index in one commit, then delete exactly those 
 database commit. A crash anywhere in between leaves the rows in place, so the next indexer
 (the lock is released when a process dies) does the batch again; writing a document twice is
 harmless. The losers only search, and retry the lock now and then to take over.
+
+A change committed in the process that holds the lock wakes its indexer at once; other processes'
+changes are seen at the next poll (``ATRIUM_SEARCH_POLL_SECONDS``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import defaultdict
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, delete, text
-from sqlmodel import col, select
+from sqlalchemy import Connection, Engine, delete, event, text
+from sqlmodel import Session, col, select
 
 from app.core.config import Settings
 from app.core.db import begin_write, open_session
@@ -34,6 +38,29 @@ from app.search.models import OutboxEvent
 log = logging.getLogger("atrium.search")
 
 ADVISORY_KEY = 0x41747269756D  # "Atrium"
+_WAKE = "atrium_search_wake"
+# the indexer thread running in this process, by the engine it reads the outbox through
+_RUNNING: weakref.WeakKeyDictionary[Engine, Indexer] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_outbox_rows(session: Session, _context: Any) -> None:
+    # still the pre-flush state here: ``new`` holds what this flush inserted
+    if any(isinstance(row, OutboxEvent) for row in session.new):
+        session.info[_WAKE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local_indexer(session: Session) -> None:
+    if session.info.pop(_WAKE, False) and isinstance(session.bind, Engine):
+        indexer = _RUNNING.get(session.bind)
+        if indexer is not None:
+            indexer.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_outbox_rows(session: Session) -> None:
+    session.info.pop(_WAKE, None)
 
 
 class FileLock:
@@ -218,12 +245,15 @@ class Indexer:
     def start(self) -> None:
         """Run in a daemon thread until ``stop``."""
         self._thread = threading.Thread(target=self._run, name="atrium-search-indexer", daemon=True)
+        _RUNNING[self.engine] = self
         self._thread.start()
 
     def stop(self) -> None:
         """Stop the thread and give up the lock."""
         self._stop.set()
         self._wake.set()
+        if _RUNNING.get(self.engine) is self:
+            del _RUNNING[self.engine]
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.lock.release()

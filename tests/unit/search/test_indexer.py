@@ -133,3 +133,25 @@ def test_a_save_becomes_searchable_through_the_background_indexer(
             time.sleep(0.02)
     finally:
         background.stop()
+
+
+def test_a_save_in_the_indexing_process_wakes_the_indexer_at_once(
+    session: Session, settings: Settings, engine: Engine
+) -> None:
+    if settings.search_backend == "postgres":
+        pytest.skip("the PostgreSQL backend writes in the change's own transaction")
+    # a poll far longer than the test may wait: only the wake-up on commit can index in time
+    background = Indexer(settings.model_copy(update={"search_poll_seconds": 600.0}), engine)
+    background.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not background.lock.held and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert background.wait_idle(10)  # reconciled, now asleep until woken or polled
+        started = time.monotonic()
+        make_page(session, slug="atlas", title="Atlas", body="Cartography.\n")
+        while _search(session, "cartography") != ["Atlas"]:
+            assert time.monotonic() - started < 15.0, "the commit did not wake the indexer"
+            time.sleep(0.02)
+    finally:
+        background.stop()
