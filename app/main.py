@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.reviews import routes as review_routes
     from app.search import api as search_api
     from app.search import routes as search_routes
+    from app.sso import routes as sso_routes
     from app.webhooks import api as webhooks_api
     from app.webhooks import routes as webhook_routes
     from app.workshops import api as workshops_api
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(account_routes.router)
+    app.include_router(sso_routes.router)  # answers 404 unless single sign-on is set up
     app.include_router(accounts_api.router)
     app.include_router(audit_routes.router)
     app.include_router(audit_api.router)

@@ -40,6 +40,7 @@ ACTIONS: dict[str, str] = {
     "user.enabled": "User enabled",
     "user.role_changed": "Role changed",
     "user.password_changed": "Password changed",
+    "user.sso_linked": "Linked to single sign-on",
     "access.group_created": "Group created",
     "access.group_changed": "Group renamed or described",
     "access.group_deleted": "Group deleted",

@@ -618,13 +618,25 @@ class WhooshBackend:
         if not upserts and not deletes:
             return
         self.ensure()
-        ix = self._open()
+        target = self._target_dir()
+        if target is None:  # pragma: no cover - ensure() just made it
+            raise FileNotFoundError("no search index yet")
+        ix = whoosh_index.open_dir(str(target))
         writer = ix.writer(timeout=30.0, compound=COMPOUND, codec=_WriteCodec())
         try:
-            for key in deletes:
-                writer.delete_by_term("key", key)
+            # Whoosh's update_document opens a reader of every segment to find the replaced
+            # document (copying each compound file again); the searcher of this process holds
+            # them open already. With the writer lock held no one else commits, so refreshed
+            # now it sees exactly the writer's segments, in the writer's order — unless a
+            # rebuild swapped in another directory meanwhile: then Whoosh's own reader it is.
+            with self._lock:
+                searcher = self._current_searcher()
+                if searcher is None or self._target != str(target):
+                    searcher = writer.searcher()
+                for key in chain(deletes, (d.key for d in upserts)):
+                    writer.delete_by_term("key", key, searcher=searcher)
             for doc in upserts:
-                writer.update_document(**_fields(doc))
+                writer.add_document(**_fields(doc))
         except BaseException:
             writer.cancel()
             raise
