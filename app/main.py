@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    from app.access import api as access_api
+    from app.access import routes as access_routes
     from app.accounts import api as accounts_api
     from app.accounts import routes as account_routes
     from app.attachments import api as attachments_api
@@ -168,6 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(review_routes.router)
     app.include_router(webhooks_api.router)
     app.include_router(webhook_routes.router)
+    app.include_router(access_api.router)
+    app.include_router(access_routes.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -30,6 +30,9 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import Session
 from starlette.routing import Route
 
+from app.access import manage
+from app.access.models import AccessLevel
+from app.access.schemas import GroupCreate, RestrictionCreate
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.service import PERMISSIONS
@@ -234,6 +237,35 @@ def endpoint(c: Case) -> Call:
 def fresh_endpoint(c: Case) -> Call:
     endpoint_id, delivery_id = w.fresh_endpoint(c.session)
     return Call({"endpoint_id": endpoint_id, "delivery_id": delivery_id})
+
+
+def fresh_group(c: Case, *, member: str | None = None) -> Call:
+    group = manage.create_group(
+        session=c.session, user=accounts.system_actor(), data=GroupCreate(name=f"Group {n(c)}")
+    )
+    if member is not None:
+        manage.add_member(
+            session=c.session, user=accounts.system_actor(), group_id=group.id or 0, username=member
+        )
+    return Call({"group_id": group.id, "username": TARGET})
+
+
+def fresh_restriction(c: Case, *, grant: bool = False) -> Call:
+    """A restricted subtree with no page in it (it hides nothing the matrix uses)."""
+    admin = accounts.system_actor()
+    made = manage.create_restriction(
+        session=c.session, user=admin, data=RestrictionCreate(root=f"matrix-closed/r{n(c)}")
+    )
+    group_id = fresh_group(c).path["group_id"]
+    if grant:
+        manage.set_grant(
+            session=c.session,
+            user=admin,
+            restriction_id=made.id or 0,
+            group_id=int(str(group_id)),
+            level=AccessLevel.read,
+        )
+    return Call({"restriction_id": made.id, "group_id": group_id})
 
 
 def with_json(build: Build, body: Any | Callable[[Case], Any]) -> Build:
@@ -798,6 +830,79 @@ def _section_json(c: Case) -> Call:
 def _reorder(c: Case) -> Call:
     ws = c.fresh_workshop(live=False)
     return Call({"workshop_id": ws.id}, json={"item_ids": list(reversed(ws.items))})
+
+
+def _grant_form(c: Case) -> Call:
+    call = fresh_restriction(c)
+    call.data = {"group_id": call.path.pop("group_id"), "level": "edit"}
+    return call
+
+
+# groups and restricted subtrees (admins only): screens and API
+ACCESS: dict[tuple[str, str], Rule] = {
+    key: Rule("access.manage", build)
+    for key, build in [
+        (("GET", "/admin/access"), nothing),
+        (("POST", "/admin/access/groups"), with_form(nothing, lambda c: {"name": f"G{n(c)}"})),
+        (
+            ("POST", "/admin/access/groups/{group_id}/edit"),
+            with_form(fresh_group, lambda c: {"name": f"Renamed {n(c)}", "description": ""}),
+        ),
+        (("POST", "/admin/access/groups/{group_id}/delete"), fresh_group),
+        (
+            ("POST", "/admin/access/groups/{group_id}/members"),
+            with_form(fresh_group, {"username": TARGET}),
+        ),
+        (
+            ("POST", "/admin/access/groups/{group_id}/members/{username}/remove"),
+            lambda c: fresh_group(c, member=TARGET),
+        ),
+        (
+            ("POST", "/admin/access/restrictions"),
+            with_form(nothing, lambda c: {"root": f"matrix-closed/new{n(c)}"}),
+        ),
+        (("POST", "/admin/access/restrictions/{restriction_id}/delete"), fresh_restriction),
+        (("POST", "/admin/access/restrictions/{restriction_id}/grants"), _grant_form),
+        (
+            ("POST", "/admin/access/restrictions/{restriction_id}/grants/{group_id}/remove"),
+            lambda c: fresh_restriction(c, grant=True),
+        ),
+        (("GET", "/api/v1/groups"), nothing),
+        (("POST", "/api/v1/groups"), with_json(nothing, lambda c: {"name": f"G{n(c)}"})),
+        (("GET", "/api/v1/groups/{group_id}"), fresh_group),
+        (
+            ("PATCH", "/api/v1/groups/{group_id}"),
+            with_json(fresh_group, lambda c: {"description": f"D{n(c)}"}),
+        ),
+        (("DELETE", "/api/v1/groups/{group_id}"), fresh_group),
+        (("GET", "/api/v1/groups/{group_id}/members"), fresh_group),
+        (
+            ("POST", "/api/v1/groups/{group_id}/members"),
+            with_json(fresh_group, {"username": TARGET}),
+        ),
+        (
+            ("DELETE", "/api/v1/groups/{group_id}/members/{username}"),
+            lambda c: fresh_group(c, member=TARGET),
+        ),
+        (("GET", "/api/v1/restrictions"), nothing),
+        (
+            ("POST", "/api/v1/restrictions"),
+            with_json(nothing, lambda c: {"root": f"matrix-closed/new{n(c)}"}),
+        ),
+        (("GET", "/api/v1/restrictions/{restriction_id}"), fresh_restriction),
+        (("DELETE", "/api/v1/restrictions/{restriction_id}"), fresh_restriction),
+        (("GET", "/api/v1/restrictions/{restriction_id}/grants"), fresh_restriction),
+        (
+            ("PUT", "/api/v1/restrictions/{restriction_id}/grants/{group_id}"),
+            with_json(fresh_restriction, {"level": "read"}),
+        ),
+        (
+            ("DELETE", "/api/v1/restrictions/{restriction_id}/grants/{group_id}"),
+            lambda c: fresh_restriction(c, grant=True),
+        ),
+    ]
+}
+ROUTES.update(ACCESS)
 
 
 # --- the app's routes ---------------------------------------------------------------------------
