@@ -3,6 +3,7 @@ resolve, and list what is still open."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -814,23 +815,36 @@ def comments_by_id(*, session: Session, ids: Iterable[int]) -> list[tuple[Commen
     return [(c, t) for c, t in rows]
 
 
-def search_version(thread: Thread, page: Page) -> str:
-    """Changes whenever the thread's searchable state does (its page's address included)."""
-    stamp = thread.last_activity_at.isoformat()
-    return f"{thread.status}-{thread.comment_count}-{stamp}-{page.slug}"
+def _where(page: Page, scope: str) -> str:
+    # the page's address and restricted scope, short enough for any slug (versions are stored
+    # in 64 characters)
+    return hashlib.blake2b(f"{page.slug}@{scope}".encode(), digest_size=6).hexdigest()
 
 
-def thread_versions(*, session: Session) -> dict[int, str]:
-    """Thread id -> version of every thread on a live page, to reconcile the search index."""
+def search_version(thread: Thread, page: Page, scope: str = "") -> str:
+    """Changes whenever the thread's searchable state does (its page's address and restricted
+    scope included)."""
+    stamp = int(thread.last_activity_at.timestamp() * 1_000_000)
+    return f"{thread.status}-{thread.comment_count}-{stamp}-{_where(page, scope)}"
+
+
+def comment_search_version(comment: Comment, page: Page, scope: str = "") -> str:
+    """Changes whenever the comment's text, its page's address or its scope does."""
+    return f"{comment.version}-{_where(page, scope)}"
+
+
+def thread_versions(*, session: Session, scope_of: Callable[[str], str]) -> dict[int, str]:
+    """Thread id -> version of every thread on a live page, to reconcile the search index;
+    ``scope_of(slug)`` is the search scope of a page's documents."""
     live = _live_pages(session)
     return {
-        t.id or 0: search_version(t, live[t.page_id])
+        t.id or 0: search_version(t, live[t.page_id], scope_of(live[t.page_id].slug))
         for t in session.exec(select(Thread))
         if t.page_id in live
     }
 
 
-def comment_versions_index(*, session: Session) -> dict[int, str]:
+def comment_versions_index(*, session: Session, scope_of: Callable[[str], str]) -> dict[int, str]:
     """Comment id -> version of every visible comment on a live page."""
     live = _live_pages(session)
     rows = session.exec(
@@ -839,7 +853,7 @@ def comment_versions_index(*, session: Session) -> dict[int, str]:
         .where(col(Comment.deleted_at).is_(None), col(Comment.hidden_at).is_(None))
     )
     return {
-        cid or 0: f"{version}-{live[page_id].slug}"
+        cid or 0: f"{version}-{_where(live[page_id], scope_of(live[page_id].slug))}"
         for cid, version, page_id in rows
         if page_id in live
     }

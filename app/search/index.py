@@ -946,7 +946,9 @@ def _spelling(
         ((0 - (maxdist + (1.0 / (reader.frequency(field, w) or 1) * 0.5)), w) for w in near),
         reverse=True,
     )
-    return next((w for _, w in scored if visible(spell_field, w)), None)
+    # the spelling field has no postings per document (Whoosh files every word under document
+    # 0), so whether a reader may see a word is asked of the field itself, by its stem
+    return next((w for _, w in scored if visible(field, stem(w))), None)
 
 
 def _text(value: object) -> str:

@@ -300,7 +300,7 @@ class PostgresBackend:
             facets = self._facets(conn, where, c.params) if request.facets else {}
             suggestion = None
             if request.suggest and total < SUGGEST_LIMIT:
-                suggestion = self._suggest(conn, query)
+                suggestion = self._suggest(conn, query, request)
         result.total = int(total)
         result.facets = facets
         result.suggestion = suggestion
@@ -348,27 +348,37 @@ class PostgresBackend:
         return out
 
     @staticmethod
-    def _suggest(conn: Any, query: ParsedQuery) -> str | None:
-        """For each word no document contains, the closest word of the titles and headings."""
+    def _suggest(conn: Any, query: ParsedQuery, request: SearchRequest) -> str | None:
+        """For each word no readable document contains, the closest word of the titles and
+        headings the user may read (a hidden document's words are never suggested)."""
         words = [w for w in dict.fromkeys(query.free_words()) if len(w) >= 3 and not w.isdigit()]
+        readable = "d.kind = ANY(:kinds) AND d.scope = ANY(:scopes)"
+        allowed = {"kinds": sorted(request.kinds), "scopes": sorted(request.scopes)}
         unknown = [
             w
             for w in words
             if conn.execute(
-                text(f"SELECT 1 FROM search_document WHERE tsv @@ to_tsquery({EN}, :w) LIMIT 1"),
-                {"w": "'" + w.replace("'", "") + "'"},
+                text(
+                    f"SELECT 1 FROM search_document d WHERE d.tsv @@ to_tsquery({EN}, :w) "
+                    f"AND {readable} LIMIT 1"
+                ),
+                {"w": "'" + w.replace("'", "") + "'", **allowed},
             ).first()
             is None
         ]
         if not unknown:
             return None
+        # each word once per document, most common first (what ts_stat's ndoc ranks by)
         vocabulary = [
             str(w)
             for (w,) in conn.execute(
                 text(
-                    "SELECT word FROM ts_stat($$SELECT to_tsvector('simple', title || ' ' || "
-                    "headings) FROM search_document$$) ORDER BY ndoc DESC LIMIT 20000"
-                )
+                    "SELECT w.word FROM search_document d, unnest(tsvector_to_array("
+                    "to_tsvector('simple', d.title || ' ' || d.headings))) AS w(word) "
+                    f"WHERE {readable} GROUP BY w.word ORDER BY count(*) DESC, w.word "
+                    "LIMIT 20000"
+                ),
+                allowed,
             )
         ]
         out = query.text

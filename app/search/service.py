@@ -81,7 +81,7 @@ def _request(
     return SearchRequest(
         query=query_language.parse(q),
         kinds=kinds,
-        scopes=sources.readable_scopes(user, kinds),
+        scopes=sources.readable_scopes(session, user, kinds),
         page=min(max(1, page), MAX_PAGE),
         per_page=min(max(1, per_page), MAX_PER_PAGE),
         facets=facets,

@@ -19,14 +19,19 @@ Adding a kind is one call, e.g. in ``app/discussions/search_source.py``::
 then list the module in ``SOURCE_MODULES`` below, and call
 ``app.search.service.enqueue(session=, kind="comment", ref_id=)`` in every use case that
 changes a comment, inside its transaction. ``read_action`` is the permission a user needs to
-find documents of the kind at all; ``scopes(user)`` is the per-document hook for restricted
-areas: a source sets ``SearchDocument.scope`` (say ``"subtree:hr"``) on documents not everyone
-may read, and ``scopes`` returns the scopes this user may read besides ``""`` (the default:
-only ``""``, i.e. documents everyone who may read the kind can read).
+find documents of the kind at all; ``scopes(session, user)`` is the per-document hook for
+restricted areas: a source sets ``SearchDocument.scope`` (say ``"subtree:hr"``) on documents not
+everyone may read, and ``scopes`` returns the scopes this user may read, ``""`` included (the
+default: only ``""``, i.e. documents everyone who may read the kind can read).
+
+Documents about a page (the page itself, its threads and comments) carry the page's restricted
+subtree as their scope (``page_scope``) and register ``page_scopes``; their ``versions`` include
+the scope, so a restriction added or lifted while no indexer ran is applied at start-up.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
 from collections.abc import Callable, Sequence
@@ -35,13 +40,14 @@ from html.parser import HTMLParser
 
 from sqlmodel import Session
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.search.documents import SearchDocument
 
 Loader = Callable[[Session, Sequence[int]], list[SearchDocument]]
 Versions = Callable[[Session], dict[int, str]]
-Scopes = Callable[[User | None], frozenset[str]]
+Scopes = Callable[[Session, User | None], frozenset[str]]
 
 # Modules that register sources when imported (kept lazy so domains stay independent).
 SOURCE_MODULES: tuple[str, ...] = (
@@ -53,8 +59,33 @@ SOURCE_MODULES: tuple[str, ...] = (
 )
 
 
-def _everyone(_user: User | None) -> frozenset[str]:
+def _everyone(_session: Session, _user: User | None) -> frozenset[str]:
     return frozenset({""})
+
+
+def restricted_roots(session: Session) -> tuple[str, ...]:
+    """Every restricted subtree root, read afresh (a restriction may have changed in this very
+    transaction, before the documents it re-scopes are written)."""
+    access.forget(session)
+    return access.access_for(session=session, user=None).roots
+
+
+def page_scope(roots: Sequence[str], slug: str) -> str:
+    """The scope of a document about the page at ``slug`` (``""``: not restricted)."""
+    return access.search_scope(roots, slug)
+
+
+def scoped_version(version: str, scope: str) -> str:
+    """A document version that also changes when the document's scope does (a short digest of
+    the scope: versions are stored in 64 characters)."""
+    if not scope:
+        return version
+    return f"{version}@{hashlib.blake2b(scope.encode(), digest_size=6).hexdigest()}"
+
+
+def page_scopes(session: Session, user: User | None) -> frozenset[str]:
+    """The scopes of page-bound documents ``user`` may read: the subtrees they are granted."""
+    return access.access_for(session=session, user=user).search_scopes
 
 
 @dataclass(frozen=True)
@@ -128,13 +159,13 @@ def readable_kinds(user: User | None) -> frozenset[str]:
     return frozenset(k for k, s in sources().items() if accounts.can(user, s.read_action))
 
 
-def readable_scopes(user: User | None, kinds: frozenset[str]) -> frozenset[str]:
+def readable_scopes(session: Session, user: User | None, kinds: frozenset[str]) -> frozenset[str]:
     """Document scopes ``user`` may read among ``kinds``."""
     out: set[str] = set()
     for kind in kinds:
         source = _SOURCES.get(kind)
         if source is not None:
-            out |= source.scopes(user)
+            out |= source.scopes(session, user)
     return frozenset(out)
 
 
@@ -220,6 +251,7 @@ def _load_pages(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
         for i in range(1, len(parts))
     }
     titles = pages.titles_of(session=session, slugs=ancestors) if ancestors else {}
+    roots = restricted_roots(session) if entries else ()
     docs = []
     for e in entries:
         page = e.page
@@ -229,6 +261,7 @@ def _load_pages(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
             for a in ("/".join(parts[:i]) for i in range(1, len(parts)))
         )
         text, headings = html_to_text(e.html)
+        scope = page_scope(roots, page.slug)
         docs.append(
             SearchDocument(
                 kind="page",
@@ -237,13 +270,14 @@ def _load_pages(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
                 body=text,
                 url=f"/wiki/{page.slug}",
                 updated=page.updated_at,
-                version=str(page.head),
+                version=scoped_version(str(page.head), scope),
                 headings="\n".join(headings),
                 tags=tuple(t.lower() for t in page.tags),
                 authors=tuple(e.authors),
                 path=page.slug,
                 backlinks=e.backlinks,
                 crumbs=crumbs,
+                scope=scope,
             )
         )
     return docs
@@ -252,7 +286,14 @@ def _load_pages(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
 def _page_versions(session: Session) -> dict[int, str]:
     from app.pages import service as pages
 
-    return pages.index_versions(session=session)
+    found = pages.index_versions(session=session)
+    # innermost restriction last, so it wins where restrictions nest
+    for root in sorted(restricted_roots(session), key=len):
+        scope = page_scope([root], root)
+        for page_id in pages.page_ids_under(session=session, prefix=root):
+            if page_id in found:
+                found[page_id] = scoped_version(found[page_id].partition("@")[0], scope)
+    return found
 
 
-register("page", load=_load_pages, versions=_page_versions, label="Pages")
+register("page", load=_load_pages, versions=_page_versions, label="Pages", scopes=page_scopes)

@@ -44,7 +44,7 @@ def load(session: Session, ids: Sequence[int]) -> list[SearchDocument]:
     return docs
 
 
-def scopes(user: User | None) -> frozenset[str]:
+def scopes(_session: Session, user: User | None) -> frozenset[str]:
     """Admins also find workshops that are not closed yet."""
     if user is not None and user.is_active and user.role == Role.admin:
         return frozenset({"", OPEN_SCOPE})

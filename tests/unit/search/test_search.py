@@ -237,7 +237,7 @@ def notes_source() -> Iterator[dict[int, SearchDocument]]:
     def versions(_session: Session) -> dict[int, str]:
         return {i: d.version for i, d in store.items()}
 
-    def scopes(user: object) -> frozenset[str]:
+    def scopes(_session: Session, user: object) -> frozenset[str]:
         admin = getattr(user, "role", None) == Role.admin
         return frozenset({"", "hr"}) if admin else frozenset({""})
 
