@@ -15,6 +15,7 @@ from app.pages.models import Draft, Page, PageLink, PageRedirect, RenderedRevisi
 from app.proposals.models import Proposal, ProposalChange, ProposalResponse, ProposalVersion
 from app.reviews.models import PageOwner, PageStewardship, StewardshipEvent
 from app.search.models import OutboxEvent
+from app.sso.models import SsoLink
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.workshops.models import (
     AgendaItem,
@@ -63,6 +64,7 @@ __all__ = [
     "RenderedRevision",
     "Restriction",
     "Revision",
+    "SsoLink",
     "StewardshipEvent",
     "Thread",
     "User",

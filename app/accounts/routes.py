@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,24 +12,23 @@ from app.accounts.models import Role, TokenScope, User
 from app.accounts.schemas import LoginForm, PasswordChange, TokenForm
 from app.core.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, client_address
 from app.core.errors import DomainError, TooManyRequests, Unauthorized
-from app.core.security import SESSION_COOKIE
+from app.core.security import SESSION_COOKIE, local_path, set_session_cookie
 from app.core.templating import redirect, render
 from app.core.time import as_utc, utcnow
+from app.sso import service as sso
 
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(target: str) -> str:
-    # only local paths: an attacker must not turn sign-in into an open redirect
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+_safe_next = local_path
 
 
 @router.get("/login", name="accounts.login")
-def login_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLResponse:
-    return render(request, "accounts/login.html", {"next": _safe_next(next), "user": user})
+def login_form(
+    request: Request, user: OptionalUser, settings: SettingsDep, next: str = "/"
+) -> HTMLResponse:
+    ctx = {"next": _safe_next(next), "user": user, **sso.login_options(settings)}
+    return render(request, "accounts/login.html", ctx)
 
 
 @router.post("/login", name="accounts.login_submit")
@@ -51,7 +49,12 @@ def login(
             previous=request.cookies.get(SESSION_COOKIE),
         )
     except (Unauthorized, TooManyRequests) as exc:
-        ctx = {"next": _safe_next(form.next), "error": exc.detail, "username": form.username}
+        ctx = {
+            "next": _safe_next(form.next),
+            "error": exc.detail,
+            "username": form.username,
+            **sso.login_options(settings),
+        }
         headers = (
             {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         )
@@ -59,16 +62,8 @@ def login(
             request, "accounts/login.html", ctx, status_code=exc.status_code, headers=headers
         )
     response = RedirectResponse(_safe_next(form.next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure
-        if settings.cookie_secure is not None
-        else request.url.scheme == "https",
-        path="/",
+    set_session_cookie(
+        response, request, new.token, days=settings.session_days, secure=settings.cookie_secure
     )
     return response
 
@@ -175,9 +170,11 @@ def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) 
 def _users(
     request: Request, session: SessionDep, user: User | None, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
+    users = service.manage_users(session=session, actor=user)
     ctx = {
-        "users": service.manage_users(session=session, actor=user),
+        "users": users,
         "roles": list(Role),
+        "sso_linked": sso.linked_user_ids(session=session, user_ids=[u.id for u in users]),
         **extra,
     }
     return render(request, "accounts/users.html", ctx, status_code=status_code)

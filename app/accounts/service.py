@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -149,6 +150,53 @@ def create_user(*, session: Session, data: UserCreate, actor: User | None = None
     )
     session.commit()
     return user
+
+
+def add_external_user(
+    *, session: Session, username: str, display_name: str, email: str | None, role: Role
+) -> User:
+    """Add a user who signs in through single sign-on (no password) to the caller's transaction.
+
+    The username must be free (see ``free_username``); the caller has begun the write and
+    commits. An empty password hash means the password form never lets this user in.
+    """
+    user = User(username=username, display_name=display_name[:120], email=email, role=role)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session=session,
+        action="user.created",
+        target=user.username,
+        details={"role": str(user.role), "via": "single sign-on"},
+    )
+    return user
+
+
+def free_username(*, session: Session, wanted: str) -> str:
+    """A username that follows the rules and is not taken, as close to ``wanted`` as it can be."""
+    base = re.sub(r"[^a-z0-9_.-]+", "-", wanted.strip().lower()).strip("-._")[:56]
+    if len(base) < 2:
+        base = "user"
+    taken = {
+        name.lower()
+        for name in session.exec(
+            select(User.username).where(func.lower(User.username).like(f"{base}%"))
+        )
+    }
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def find_users_by_email(*, session: Session, email: str) -> list[User]:
+    """The users whose e-mail address is ``email`` (case-insensitive)."""
+    wanted = email.strip().lower()
+    if not wanted:
+        return []
+    return list(session.exec(select(User).where(func.lower(User.email) == wanted)))
 
 
 def get_user(*, session: Session, username: str) -> User:
@@ -339,6 +387,10 @@ def authenticate(
     now = now or utcnow()
     account = username.strip().lower()[:64]
     settings = settings_of(session)
+    if settings.oidc_enabled and settings.oidc_only:
+        raise Unauthorized(
+            f"Password sign-in is off on this wiki: sign in with {settings.oidc_provider_name}."
+        )
     try:
         throttle.check(
             session=session, settings=settings, account=account, address=address, now=now
@@ -392,6 +444,35 @@ def login(
     user = authenticate(
         session=session, username=username, password=password, address=address, now=now
     )
+    new = add_session(
+        session=session,
+        user=user,
+        days=days,
+        user_agent=user_agent,
+        address=address,
+        previous=previous,
+        now=now,
+    )
+    session.commit()
+    return new
+
+
+def add_session(
+    *,
+    session: Session,
+    user: User,
+    days: int,
+    user_agent: str = "",
+    address: str = "",
+    previous: str | None = None,
+    now: datetime | None = None,
+    details: dict[str, str] | None = None,
+) -> NewSession:
+    """Add a new session for a user whose identity was checked to the caller's transaction.
+
+    Password sign-in and single sign-on both end here, so both rotate the session id the same
+    way: ``previous`` (the browser's old session cookie, if any) is ended. The caller commits.
+    """
     token = secrets.token_urlsafe(32)
     if previous:
         old = session.get(LoginSession, _sha256(previous))
@@ -411,9 +492,8 @@ def login(
         actor=user,
         target=user.username,
         address=address,
-        details={"user_agent": user_agent[:255]} if user_agent else {},
+        details={**({"user_agent": user_agent[:255]} if user_agent else {}), **(details or {})},
     )
-    session.commit()
     return NewSession(token=token, user=user)
 
 

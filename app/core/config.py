@@ -97,11 +97,55 @@ class Settings(BaseSettings):
         default=15, description="first lock-out; doubled for each further one within a day"
     )
     login_lockout_max_minutes: int = Field(default=1440, description="longest lock-out")
+    # single sign-on (OpenID Connect): off unless an issuer is configured
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL (its discovery document is at "
+        "<issuer>/.well-known/openid-configuration); unset: no single sign-on",
+    )
+    oidc_client_id: str = Field(default="", description="client id registered at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="client secret registered at the provider"
+    )
+    oidc_provider_name: str = Field(
+        default="single sign-on", description='shown on the button: "Sign in with <name>"'
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile", description="scopes asked of the provider"
+    )
+    oidc_default_role: Literal["reader", "editor", "facilitator"] = Field(
+        default="reader",
+        description="role of an account created at its first single sign-on (never admin)",
+    )
+    oidc_allow_create: bool = Field(
+        default=True,
+        description="create an account at the first single sign-on; off: only link to an "
+        "existing account with the same verified e-mail address",
+    )
+    oidc_only: bool = Field(
+        default=False,
+        description="single sign-on only: no password form and no password sign-in "
+        "(turn off again to let administrators in if the provider is down)",
+    )
+    oidc_timeout: float = Field(default=10.0, description="seconds to wait for the provider")
 
     @property
     def mail_enabled(self) -> bool:
         """Whether notification e-mails are sent (an SMTP host is configured)."""
         return bool(self.smtp_host)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether single sign-on is offered (an OpenID Connect issuer is configured)."""
+        return bool(self.oidc_issuer)
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "ATRIUM_OIDC_ISSUER needs ATRIUM_OIDC_CLIENT_ID and ATRIUM_OIDC_CLIENT_SECRET"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_search_backend(self) -> Settings:

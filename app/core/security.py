@@ -1,10 +1,15 @@
-"""CSRF tokens: a signed double-submit token bound to a per-browser random cookie."""
+"""CSRF tokens (a signed double-submit token bound to a per-browser random cookie), the
+session cookie, and the redirect targets a sign-in may send a browser to."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 CSRF_COOKIE = "atrium_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -27,3 +32,34 @@ def csrf_valid(secret: str, seed: str | None, token: str | None) -> bool:
     if not seed or not token:
         return False
     return hmac.compare_digest(csrf_token(secret, seed), token)
+
+
+def local_path(target: str) -> str:
+    """``target`` if it is a path on this site, else "/" (sign-in must not be an open redirect)."""
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        # browsers read a backslash as a slash: "/\\evil.example" goes off-site
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
+        return "/"
+    return target
+
+
+def set_session_cookie(
+    response: Response, request: Request, token: str, *, days: int, secure: bool | None
+) -> None:
+    """Give the browser its sign-in session id (HttpOnly, SameSite=Lax, Secure over HTTPS)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure if secure is not None else request.url.scheme == "https",
+        path="/",
+    )
