@@ -780,6 +780,7 @@ def find_draft(*, session: Session, slug: str, user: User | None) -> Draft | Non
 def discard_draft(*, session: Session, slug: str, user: User | None) -> None:
     """Throw away the user's draft for this page."""
     editor = accounts.require_user(user, "page.edit")
+    require_editable(session=session, slug=slug, user=editor)
     begin_write(session)
     _discard_draft(session, editor, slug)
     session.commit()
