@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,7 +175,8 @@ def add_external_user(
 
 def free_username(*, session: Session, wanted: str) -> str:
     """A username that follows the rules and is not taken, as close to ``wanted`` as it can be."""
-    base = re.sub(r"[^a-z0-9_.-]+", "-", wanted.strip().lower()).strip("-._")[:56]
+    ascii_only = unicodedata.normalize("NFKD", wanted).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9_.-]+", "-", ascii_only.strip().lower()).strip("-._")[:56]
     if len(base) < 2:
         base = "user"
     taken = {
