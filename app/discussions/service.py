@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core import events
@@ -96,6 +97,41 @@ def _excerpt(body: str) -> str:
 
 
 # --- checks -------------------------------------------------------------------------------------
+
+
+def _thread_of_readable_page(session: Session, thread_id: int, user: User | None) -> Thread:
+    """The thread, if ``user`` may read its page; a hidden page's threads do not exist for them
+    (the error names no page, so it reveals no address)."""
+    thread = session.get(Thread, thread_id)
+    if thread is None or not _can_read_page(session, user, thread.page_id):
+        raise NotFound(f"There is no discussion #{thread_id}.")
+    return thread
+
+
+def _comment_on_readable_page(session: Session, comment_id: int, user: User | None) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is not None:
+        thread = session.get(Thread, comment.thread_id)
+        if thread is not None and _can_read_page(session, user, thread.page_id):
+            return comment
+    raise NotFound(f"There is no comment #{comment_id}.")
+
+
+def _can_read_page(session: Session, user: User | None, page_id: int) -> bool:
+    view = access.access_for(session=session, user=user)
+    if not view.restricted_anywhere:
+        return True
+    page = pages.pages_by_id(session=session, ids=[page_id]).get(page_id)
+    return page is not None and view.can_read(page.slug)
+
+
+def _readable_threads(session: Session, user: User | None) -> ColumnElement[bool]:
+    """A condition on ``Thread.page_id``: the threads of pages ``user`` may read."""
+    view = access.access_for(session=session, user=user)
+    if not view.hidden_roots:
+        return true()
+    return col(Thread.page_id).in_(select(Page.id).where(view.readable(col(Page.slug))))
+
 
 
 def _check_body(session: Session, body: str) -> str:
@@ -258,9 +294,7 @@ def activity_stamp(*, session: Session, page: Page) -> str:
 def get_thread(*, session: Session, thread_id: int, user: User | None) -> ThreadView:
     """One thread with its comments (raises NotFound)."""
     accounts.require(user, "page.read")
-    thread = session.get(Thread, thread_id)
-    if thread is None:
-        raise NotFound(f"There is no discussion #{thread_id}.")
+    thread = _thread_of_readable_page(session, thread_id, user)
     return _views(session, [thread], with_comments=True)[0]
 
 
@@ -297,7 +331,7 @@ def list_discussions(
 ) -> tuple[list[ThreadView], int]:
     """Threads wiki-wide by last activity, with filters; returns one page and the total."""
     accounts.require(user, "page.read")
-    stmt = select(Thread)
+    stmt = select(Thread).where(_readable_threads(session, user))
     if status != "all":
         stmt = stmt.where(Thread.status == ThreadStatus(status))
     if prefix.strip("/"):
@@ -337,7 +371,7 @@ def my_discussions(
     ids = started | took_part | mentioned
     if not ids:
         return []
-    stmt = select(Thread).where(col(Thread.id).in_(ids))
+    stmt = select(Thread).where(col(Thread.id).in_(ids), _readable_threads(session, me))
     if status != "all":
         stmt = stmt.where(Thread.status == ThreadStatus(status))
     stmt = stmt.order_by(col(Thread.last_activity_at).desc()).limit(limit)
@@ -431,7 +465,7 @@ def comment_versions(
 ) -> tuple[CommentView, list[CommentVersion]]:
     """A comment and its earlier texts, newest first (hidden/removed texts stay private)."""
     accounts.require(user, "page.read")
-    comment = _get_comment(session, comment_id)
+    comment = _comment_on_readable_page(session, comment_id, user)
     if comment.deleted_at is not None or (
         comment.hidden_at is not None and not accounts.can(user, "comment.moderate")
     ):
@@ -450,13 +484,6 @@ def comment_versions(
 
 
 # --- writing --------------------------------------------------------------------------------------
-
-
-def _get_comment(session: Session, comment_id: int) -> Comment:
-    comment = session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(f"There is no comment #{comment_id}.")
-    return comment
 
 
 def _live_page(session: Session, page_id: int) -> Page:
@@ -600,9 +627,7 @@ def reply(*, session: Session, thread_id: int, data: CommentCreate, author: User
     me = accounts.require_user(author, "comment.create")
     body = _check_body(session, data.body)
     begin_write(session)
-    thread = session.get(Thread, thread_id)
-    if thread is None:
-        raise NotFound(f"There is no discussion #{thread_id}.")
+    thread = _thread_of_readable_page(session, thread_id, me)
     page = _live_page(session, thread.page_id)
     if data.reply_to is not None:
         quoted = session.get(Comment, data.reply_to)
@@ -636,7 +661,7 @@ def edit_comment(
     me = accounts.require_user(user, "comment.create")
     body = _check_body(session, data.body)
     begin_write(session)
-    comment = _get_comment(session, comment_id)
+    comment = _comment_on_readable_page(session, comment_id, me)
     if comment.author_id != me.id:
         raise Forbidden("You can only edit your own comments.")
     if comment.deleted_at is not None or comment.hidden_at is not None:
@@ -690,7 +715,7 @@ def delete_comment(*, session: Session, comment_id: int, user: User | None) -> C
     """Remove your own comment; the thread stays readable with "comment removed"."""
     me = accounts.require_user(user, "comment.create")
     begin_write(session)
-    comment = _get_comment(session, comment_id)
+    comment = _comment_on_readable_page(session, comment_id, me)
     if comment.author_id != me.id:
         raise Forbidden(
             "You can only remove your own comments; facilitators can hide others' comments."
@@ -713,7 +738,7 @@ def hide_comment(*, session: Session, comment_id: int, reason: str, user: User |
             "Say why the comment is hidden; participants will see the reason.", field="reason"
         )
     begin_write(session)
-    comment = _get_comment(session, comment_id)
+    comment = _comment_on_readable_page(session, comment_id, me)
     comment.hidden_at = utcnow()
     comment.hidden_by_id = me.id
     comment.hidden_reason = reason[:500]
@@ -726,9 +751,9 @@ def hide_comment(*, session: Session, comment_id: int, reason: str, user: User |
 
 def unhide_comment(*, session: Session, comment_id: int, user: User | None) -> Comment:
     """Show a hidden comment again."""
-    accounts.require_user(user, "comment.moderate")
+    me = accounts.require_user(user, "comment.moderate")
     begin_write(session)
-    comment = _get_comment(session, comment_id)
+    comment = _comment_on_readable_page(session, comment_id, me)
     comment.hidden_at = None
     comment.hidden_by_id = None
     comment.hidden_reason = ""
@@ -752,9 +777,7 @@ def set_status(
     """Resolve or reopen a thread: its author, editors, facilitators and admins may."""
     me = accounts.require_user(user, "comment.create")
     begin_write(session)
-    thread = session.get(Thread, thread_id)
-    if thread is None:
-        raise NotFound(f"There is no discussion #{thread_id}.")
+    thread = _thread_of_readable_page(session, thread_id, me)
     if thread.author_id != me.id and not accounts.can(me, "thread.resolve_any"):
         raise Forbidden("Only the person who started the discussion or an editor can do this.")
     page = _live_page(session, thread.page_id)

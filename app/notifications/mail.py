@@ -29,6 +29,7 @@ from app.accounts.models import User
 from app.core.config import Settings
 from app.core.db import begin_write, is_sqlite, open_session, settings_of
 from app.core.time import as_utc, utcnow
+from app.notifications import service as notifications
 from app.notifications.models import EmailState, Notification, NotificationKind
 
 log = logging.getLogger("atrium.mail")
@@ -209,6 +210,8 @@ def deliver_pending(
         users = accounts.users_by_id(
             session=session, ids={n.user_id for n in batch} | {n.actor_id for n in batch}
         )
+        # access may have changed since the notification was made: never mail a hidden page
+        hidden = notifications.unreadable(session=session, notes=batch, users=users)
         session.commit()
         # 2. send, remembering each outcome
         outcome: dict[int | None, EmailState] = {}
@@ -216,6 +219,8 @@ def deliver_pending(
             recipient = users.get(note.user_id)
             if recipient is None or not recipient.email or not recipient.is_active:
                 outcome[note.id] = EmailState.none  # nobody to write to any more
+            elif note.id in hidden:
+                outcome[note.id] = EmailState.none  # about a page they may no longer read
             elif smtp is None:
                 outcome[note.id] = EmailState.pending
             else:

@@ -3,7 +3,11 @@
 The event functions (``page_edited``, ``thread_opened``, ``comment_posted``,
 ``thread_status_changed``, ``watch``) run inside the caller's transaction: they add rows and never
 commit. Callers pass the page and thread data in, so this module imports no other domain's service
-but accounts (pages and discussions import this one).
+but accounts and access (pages and discussions import this one).
+
+Restricted subtrees: nobody is told about a page they may not read when the event happens, and
+the inbox, its unread count and the API leave out notifications about pages the user can no
+longer read (access may change after delivery; e-mails are checked again when sent).
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.db import begin_write, is_sqlite, settings_of
@@ -23,6 +28,7 @@ from app.core.errors import NotFound
 from app.core.time import as_utc, utcnow
 from app.notifications.models import EmailState, Notification, NotificationKind, Watch
 from app.notifications.schemas import MarkReadResult, NotificationList, NotificationRead
+from app.pages.models import Page  # only for the current address of a notification's page
 
 EXCERPT_CHARS = 280
 MAX_PAGE_SIZE = 200
@@ -110,9 +116,14 @@ def _notify(
         return
     users = accounts.users_by_id(session=session, ids=wanted)
     mail = settings_of(session).mail_enabled
+    # about a page in a restricted subtree: only those who may read it (each recipient's groups
+    # are read once per session; unrestricted pages cost one cached query in all)
+    restricted = bool(slug) and access.access_for(session=session, user=None).is_restricted(slug)
     for uid, kind in wanted.items():
         user = users.get(uid)
         if user is None or not user.is_active:
+            continue
+        if restricted and not access.access_for(session=session, user=user).can_read(slug):
             continue
         session.add(
             Notification(
@@ -429,6 +440,37 @@ def workshop_started(
 # --- the inbox -------------------------------------------------------------------------------
 
 
+def visible_to(session: Session, user: User | None) -> ColumnElement[bool]:
+    """A condition on notifications: those about no page or about a page ``user`` may read now
+    (by the address the page has now, and the one it had when the notification was made)."""
+    view = access.access_for(session=session, user=user)
+    if not view.hidden_roots:
+        return true()
+    readable_pages = select(Page.id).where(view.readable(col(Page.slug)))
+    return and_(
+        view.readable(col(Notification.page_slug)),
+        or_(col(Notification.page_id).is_(None), col(Notification.page_id).in_(readable_pages)),
+    )
+
+
+def unreadable(
+    *, session: Session, notes: Iterable[Notification], users: Mapping[int, User]
+) -> set[int]:
+    """Ids of the ``notes`` about a page their recipient (in ``users``) may not read now."""
+    notes = [n for n in notes if n.page_slug or n.page_id is not None]
+    if not notes or not access.access_for(session=session, user=None).restricted_anywhere:
+        return set()
+    ids = {n.page_id for n in notes if n.page_id is not None}
+    now_at = dict(session.exec(select(Page.id, Page.slug).where(col(Page.id).in_(ids))).all())
+    out = set()
+    for note in notes:
+        view = access.access_for(session=session, user=users.get(note.user_id))
+        slugs = [note.page_slug, now_at.get(note.page_id or 0, "")]
+        if not all(view.can_read(slug) for slug in slugs if slug):
+            out.add(note.id or 0)
+    return out
+
+
 def _reads(session: Session, rows: Iterable[Notification]) -> list[NotificationRead]:
     rows = list(rows)
     actors = accounts.users_by_id(session=session, ids={r.actor_id for r in rows})
@@ -455,9 +497,11 @@ def _reads(session: Session, rows: Iterable[Notification]) -> list[NotificationR
     return out
 
 
-def _unread(session: Session, user_id: int) -> int:
+def _unread(session: Session, user: User) -> int:
     stmt = select(func.count()).where(
-        col(Notification.user_id) == user_id, col(Notification.read_at).is_(None)
+        col(Notification.user_id) == user.id,
+        col(Notification.read_at).is_(None),
+        visible_to(session, user),
     )
     return int(session.exec(stmt).one())
 
@@ -465,7 +509,7 @@ def _unread(session: Session, user_id: int) -> int:
 def unread_count(*, session: Session, user: User | None) -> int:
     """How many unread notifications the user has."""
     me = accounts.require_user(user, "notification.read")
-    return _unread(session, me.id or 0)
+    return _unread(session, me)
 
 
 def list_inbox(
@@ -480,7 +524,7 @@ def list_inbox(
     me = accounts.require_user(user, "notification.read")
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
-    stmt = select(Notification).where(Notification.user_id == me.id)
+    stmt = select(Notification).where(Notification.user_id == me.id, visible_to(session, me))
     if unread_only:
         stmt = stmt.where(col(Notification.read_at).is_(None))
     stmt = stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
@@ -488,7 +532,7 @@ def list_inbox(
     more = len(rows) > limit
     return NotificationList(
         items=_reads(session, rows[:limit]),
-        unread=_unread(session, me.id or 0),
+        unread=_unread(session, me),
         next_offset=offset + limit if more else None,
     )
 
@@ -507,7 +551,9 @@ def mark_read(
         rows = list(
             session.exec(
                 select(Notification).where(
-                    col(Notification.id).in_(wanted), Notification.user_id == me.id
+                    col(Notification.id).in_(wanted),
+                    Notification.user_id == me.id,
+                    visible_to(session, me),
                 )
             )
         )
@@ -529,7 +575,7 @@ def mark_read(
         )
         marked += int(getattr(result, "rowcount", 0) or 0)
     session.flush()
-    unread = _unread(session, me.id or 0)
+    unread = _unread(session, me)
     session.commit()
     return MarkReadResult(
         marked=marked, unread=unread, items=_reads(session, sorted(rows, key=lambda r: r.id or 0))
