@@ -1,6 +1,9 @@
 """A deterministic, realistic wiki for benchmarks: pages with headings, links and tags, comments.
 
     python -m bench.generate --data-dir /tmp/atrium-bench --pages 10000 --comments 50000
+    # issue #8's full set: ~20 revisions a page, 500 decisions, a 500-revision page, a workshop
+    python -m bench.generate --data-dir /tmp/atrium-bench --revisions 20 --decisions 500 \
+        --long-history 500 --workshop-ideas 40
 
 Rows are written directly (in bulk) rather than through the services, so generating 10,000
 pages takes seconds rather than minutes; the rendered HTML is built alongside the markdown, the
@@ -19,10 +22,12 @@ from sqlalchemy import insert, inspect, text
 
 from app.accounts.models import Role, User
 from app.core.config import Settings
-from app.core.db import make_engine, migrate
+from app.core.db import make_engine, migrate, open_session
 from app.pages.models import Page, PageLink, RenderedRevision, Revision, RevisionKind
+from bench.activity import add_decisions, add_workshop, edit_chain
 
 SEED = 20261125
+LONG_HISTORY = "bench/long-history"
 DOMAIN = [
     "service",
     "portfolio",
@@ -196,19 +201,40 @@ def build_page(
     return "\n".join(md), "\n".join(html), tags, links
 
 
-def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED) -> dict[str, int]:
-    """Fill an empty, migrated database; returns counts."""
+def generate(
+    settings: Settings,
+    *,
+    pages: int,
+    comments: int,
+    revisions: int = 1,
+    decisions: int = 0,
+    long_history: int = 0,
+    workshop_ideas: int = 0,
+    seed: int = SEED,
+) -> dict[str, int]:
+    """Fill an empty, migrated database; returns counts.
+
+    ``revisions`` is the average number of revisions per page (1 to 2 * revisions - 1 each,
+    each one an edit of one paragraph of the previous); ``long_history`` adds the page
+    ``bench/long-history`` with that many revisions; ``decisions`` and ``workshop_ideas`` (a
+    live workshop with that many ideas, when > 0) go through their services.
+    """
     rng = random.Random(seed)
     migrate(settings)
     engine = make_engine(settings)
     vocab = _vocabulary(rng)
     weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(vocab))]
     rng.shuffle(weights)
+
+    def sentence() -> str:
+        return " ".join(_sentence(rng, vocab, weights)).capitalize() + "."
+
     titles = [
         " ".join(w.capitalize() for w in rng.sample(DOMAIN, rng.randint(2, 4))) + f" {i}"
         for i in range(pages)
     ]
     start = datetime(2025, 1, 1, tzinfo=UTC)
+    made_revisions = body_bytes = 0
     with engine.begin() as conn:
         conn.execute(
             insert(User),
@@ -216,7 +242,8 @@ def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED)
                 {
                     "username": f"user{u}",
                     "display_name": f"User {u}",
-                    "role": Role.editor,
+                    # a few facilitators: decisions and workshops need one
+                    "role": Role.facilitator if u < 3 else Role.editor,
                     "is_active": True,
                     "password_hash": "",
                     "created_at": start,
@@ -225,6 +252,7 @@ def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED)
             ],
         )
         slugs: list[str] = []
+        rev_id = 0
         for i in range(0, pages, 500):
             page_rows, rev_rows, html_rows, link_rows = [], [], [], []
             for n in range(i, min(pages, i + 500)):
@@ -232,34 +260,29 @@ def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED)
                 slug = f"{rng.choice(SECTIONS)}/page-{n}"
                 slugs.append(slug)
                 when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 600))
+                count = rng.randint(1, 2 * revisions - 1) if revisions > 1 else 1
+                for number, text_ in enumerate(edit_chain(rng, body, count, sentence), 1):
+                    rev_id += 1
+                    rev_rows.append(
+                        _revision(rev_id, n + 1, number, slug, titles[n], tags, text_, when)
+                    )
+                    rev_rows[-1]["author_id"] = rng.randint(1, 50)
+                    body_bytes += len(text_.encode())
+                    if number < count:  # one revision: the old data set exactly
+                        when += timedelta(minutes=rng.randint(5, 60 * 24 * 7))
+                html_rows.append(
+                    {"revision_id": rev_id, "html": html, "toc": "", "rendered_at": when}
+                )
                 page_rows.append(
                     {
                         "id": n + 1,
                         "slug": slug,
                         "title": titles[n],
                         "tags": tags,
-                        "head": 1,
-                        "created_at": when,
-                        "updated_at": when,
+                        "head": count,
+                        "created_at": rev_rows[-count]["created_at"],
+                        "updated_at": rev_rows[-1]["created_at"],
                     }
-                )
-                rev_rows.append(
-                    {
-                        "id": n + 1,
-                        "page_id": n + 1,
-                        "number": 1,
-                        "kind": RevisionKind.create,
-                        "slug": slug,
-                        "title": titles[n],
-                        "tags": tags,
-                        "body": body,
-                        "summary": "",
-                        "author_id": rng.randint(1, 50),
-                        "created_at": when,
-                    }
-                )
-                html_rows.append(
-                    {"revision_id": n + 1, "html": html, "toc": "", "rendered_at": when}
                 )
                 for target in dict.fromkeys(links):
                     link_rows.append({"source_id": n + 1, "target_slug": _slug_of(target)})
@@ -268,6 +291,32 @@ def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED)
             conn.execute(insert(RenderedRevision), html_rows)
             if link_rows:
                 conn.execute(insert(PageLink), link_rows)
+            made_revisions += len(rev_rows)
+        if long_history:
+            body, _html, tags, _links = build_page(rng, vocab, weights, titles)
+            page_id = pages + 1
+            rows = [
+                _revision(rev_id + k, page_id, k, LONG_HISTORY, "Long history", tags, text_, start)
+                | {"author_id": k % 50 + 1, "created_at": start + timedelta(hours=k)}
+                for k, text_ in enumerate(edit_chain(rng, body, long_history, sentence), 1)
+            ]
+            conn.execute(
+                insert(Page),
+                [
+                    {
+                        "id": page_id,
+                        "slug": LONG_HISTORY,
+                        "title": "Long history",
+                        "tags": tags,
+                        "head": long_history,
+                        "created_at": start,
+                        "updated_at": rows[-1]["created_at"],
+                    }
+                ],
+            )
+            conn.execute(insert(Revision), rows)
+            made_revisions += len(rows)
+            body_bytes += sum(len(str(r["body"]).encode()) for r in rows)
         made_comments = 0
         if comments and {"thread", "comment"} <= set(inspect(conn).get_table_names()):
             made_comments = _comments(conn, rng, vocab, weights, pages, comments, start)
@@ -279,8 +328,48 @@ def generate(settings: Settings, *, pages: int, comments: int, seed: int = SEED)
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
+    counts = {
+        "pages": pages,
+        "revisions": made_revisions,
+        "body_bytes": body_bytes,
+        "comments": made_comments,
+    }
+    with open_session(engine, settings) as session:
+        if decisions:
+            counts["decisions"] = add_decisions(
+                session, rng, count=decisions, slugs=slugs, words=sentence
+            )
+        if workshop_ideas:
+            counts["workshop"] = add_workshop(
+                session, rng, ideas=workshop_ideas, slugs=slugs, words=sentence
+            )
     engine.dispose()
-    return {"pages": pages, "comments": made_comments}
+    return counts
+
+
+def _revision(
+    rev_id: int,
+    page_id: int,
+    number: int,
+    slug: str,
+    title: str,
+    tags: list[str],
+    body: str,
+    when: datetime,
+) -> dict[str, object]:
+    return {
+        "id": rev_id,
+        "page_id": page_id,
+        "number": number,
+        "kind": RevisionKind.create if number == 1 else RevisionKind.edit,
+        "slug": slug,
+        "title": title,
+        "tags": tags,
+        "body": body,
+        "summary": "" if number == 1 else "Touched up a paragraph",
+        "author_id": None,
+        "created_at": when,
+    }
 
 
 def _slug_of(title: str) -> str:
@@ -341,9 +430,24 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--comments", type=int, default=50_000)
+    parser.add_argument("--revisions", type=int, default=1, help="average revisions per page")
+    parser.add_argument("--decisions", type=int, default=0, help="decision records")
+    parser.add_argument(
+        "--long-history", type=int, default=0, help=f"revisions of the page {LONG_HISTORY}"
+    )
+    parser.add_argument("--workshop-ideas", type=int, default=0, help="a live workshop's ideas")
     args = parser.parse_args()
     settings = Settings(data_dir=args.data_dir, database_url=args.database_url, secret_key="bench")
-    print(generate(settings, pages=args.pages, comments=args.comments))
+    counts = generate(
+        settings,
+        pages=args.pages,
+        comments=args.comments,
+        revisions=args.revisions,
+        decisions=args.decisions,
+        long_history=args.long_history,
+        workshop_ideas=args.workshop_ideas,
+    )
+    print(counts)
 
 
 if __name__ == "__main__":

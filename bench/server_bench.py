@@ -1,0 +1,359 @@
+"""Issue #8 benchmark: Atrium served as a user would, against a static baseline and a peer.
+
+    make bench                      # small data set, a few minutes
+    BENCH_SIZE=full make bench      # 10,000 pages, ~200,000 revisions, 50,000 comments
+    .venv/bin/python -m bench.server_bench [--size small|full] [--seconds 3] [--no-peer]
+
+One run: generate (or reuse) the data set; time ``atrium reindex`` and ``atrium import``; start
+``atrium serve`` (its own data dir, a free loopback port, ``--workers``) and, with the same
+uvicorn settings, a static app returning the bytes of a page view (the baseline); load both
+with wrk (GETs) and an httpx client (API saves with a token and the base revision) at
+concurrency 1, 8 and 32; then An Otter Wiki on the same pages. Prints a table with ratios to
+the baseline and writes bench/results/<time>-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from bench import dataset, loadgen
+from bench import peer_otterwiki as peer
+from bench.generate import DOMAIN, LONG_HISTORY, TAGS
+from bench.loadgen import Run, Step, StepMaker
+from bench.procs import Server, free_port
+
+HERE = Path(__file__).parent
+WORK = HERE / ".run"
+RESULTS = HERE / "results"
+ATRIUM = Path(sys.executable).with_name("atrium")
+PASSWORD = "bench-password-1234"
+CONCURRENCY = (1, 8, 32)
+MIN_REQUESTS = 20
+
+
+def atrium(*args: str, data_dir: Path) -> tuple[float, float, str]:
+    """Run an ``atrium`` command: (wall seconds, CPU seconds, its output)."""
+    env = {**os.environ, "ATRIUM_DATA_DIR": str(data_dir), "ATRIUM_SEARCH_INDEXER": "false"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [str(ATRIUM), *args], check=True, env=env, capture_output=True, text=True
+    ).stdout
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, out
+
+
+def queries(bodies: list[str]) -> dict[str, list[str]]:
+    """Search queries per kind from the generator's vocabulary and text (deterministic)."""
+    words = DOMAIN[:40]
+    phrases = []
+    for body in bodies:
+        tokens = [t for t in body.split() if t.isalpha() and t.islower()]
+        phrases.append(f'"{tokens[10]} {tokens[11]}"')
+    return {
+        "search: single word": words[:20],
+        "search: two words": [f"{a} {b}" for a, b in itertools.pairwise(words)],
+        "search: phrase": phrases,
+        "search: filtered": [f"{w} tag:{t}" for w, t in zip(words, TAGS[5:25], strict=False)],
+        "search: prefix": [w[:4] + "*" for w in words[:20]],
+    }
+
+
+def atrium_saves(url: str, token: str, slugs: list[str]) -> StepMaker:
+    """Client ``n`` saves ``slugs[n]`` through the API, each save on the revision it made last."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def make(client: httpx.AsyncClient, n: int) -> Step:
+        slug = slugs[n]
+        page = (await client.get(f"{url}/api/v1/pages/{slug}", headers=headers)).json()
+        state = {"base": int(page["head"]), "count": 0}
+
+        async def step(client: httpx.AsyncClient, n: int) -> bool:
+            state["count"] += 1
+            edit = {
+                "base": state["base"],
+                "title": page["title"],
+                "tags": page["tags"],
+                "body": f"{page['body']}\nBench edit {n}-{state['count']}.\n",
+            }
+            response = await client.put(f"{url}/api/v1/pages/{slug}", json=edit, headers=headers)
+            if response.status_code != 200:
+                return False
+            revision = response.json()["revision"]
+            if revision:
+                state["base"] = int(revision["number"])
+            return True
+
+        return step
+
+    return make
+
+
+def sign_in(url: str) -> str:
+    """A session cookie for the bench admin, signed in through the login form."""
+    with httpx.Client(base_url=url) as client:
+        form = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, "no CSRF token on the login form"
+        response = client.post(
+            "/login",
+            data={
+                "username": "bench",
+                "password": PASSWORD,
+                "next": "/",
+                "csrf_token": token.group(1),
+            },
+        )
+        assert response.status_code in (200, 303), response.status_code
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+class Bench:
+    """Collects runs and prints them as they come."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.runs: dict[str, list[Run]] = {}
+
+    def record(self, system: str, run: Run) -> None:
+        """Keep and print one run."""
+        self.runs.setdefault(system, []).append(run)
+        print(
+            f"  {system:<9} {run.scenario:<24} c={run.concurrency:<3} {run.rps:8.1f} req/s "
+            f"p50 {run.p50_ms:7.1f} ms  p95 {run.p95_ms:7.1f} ms  cpu/req {run.server_cpu_ms:6.1f}"
+            f" ms  errors {run.errors}  load {run.load_avg:.1f}",
+            flush=True,
+        )
+
+    def gets(
+        self, system: str, server: Server, scenario: str, paths: list[str], cookie: str = ""
+    ) -> None:
+        """A GET scenario at every concurrency, after a short warm-up."""
+        loadgen.wrk(server, "warm-up", paths, concurrency=2, seconds=1, cookie=cookie)
+        for c in CONCURRENCY:
+            seconds = self.seconds
+            while True:
+                result = loadgen.wrk(
+                    server, scenario, paths, concurrency=c, seconds=seconds, cookie=cookie
+                )
+                # a slow operation finishes few requests in a short run: run it longer, so
+                # p50/p95 rest on at least MIN_REQUESTS samples (or 30 s of trying)
+                if result.requests >= MIN_REQUESTS or seconds >= 30:
+                    break
+                seconds = min(30, seconds * 4)
+            self.record(system, result)
+
+    def stateful(self, system: str, server: Server, scenario: str, make: StepMaker) -> None:
+        """A stateful scenario at every concurrency."""
+        for c in CONCURRENCY:
+            self.record(
+                system,
+                loadgen.stateful(server, scenario, make, concurrency=c, seconds=self.seconds),
+            )
+
+
+def disk_figures(ds: dataset.Dataset) -> dict[str, float]:
+    """Bytes on disk per revision (the database files) against the raw text per revision."""
+    db = sum(f.stat().st_size for f in ds.data_dir.glob("atrium.sqlite3*"))
+    revisions = ds.meta["revisions"]
+    return {
+        "database_bytes": db,
+        "db_bytes_per_revision": db / revisions,
+        "raw_body_bytes_per_revision": ds.meta["body_bytes"] / revisions,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    """The whole benchmark; returns the results."""
+    loadgen.ensure_wrk()
+    ds = dataset.ensure(args.size)
+    print(f"data set {ds.name}: {ds.meta}", flush=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    data = ds.copy_to(WORK / "atrium")
+    results: dict[str, object] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "size": ds.name,
+        "dataset": ds.meta,
+        "workers": args.workers,
+        "seconds_per_run": args.seconds,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_avg_start": os.getloadavg(),
+        "disk": disk_figures(ds),
+    }
+    atrium("migrate", data_dir=data)
+    wall, cpu, _ = atrium("reindex", data_dir=data)
+    results["reindex"] = {"seconds": wall, "cpu_seconds": cpu, "load_avg": os.getloadavg()[0]}
+    print(f"atrium reindex: {wall:.1f} s (CPU {cpu:.1f} s)", flush=True)
+    imported = WORK / "import"
+    atrium("migrate", data_dir=imported)
+    wall, cpu, _ = atrium("import", str(ds.markdown), data_dir=imported)
+    results["import"] = {
+        "pages": ds.meta["pages"] + 1,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "load_avg": os.getloadavg()[0],
+    }
+    print(f"atrium import of {ds.meta['pages'] + 1} pages: {wall:.1f} s (CPU {cpu:.1f} s)")
+    shutil.rmtree(imported)
+    atrium("user", "add", "bench", "--role", "admin", "--password", PASSWORD, data_dir=data)
+    token = atrium("token", "create", "bench", data_dir=data)[2].strip().splitlines()[-1]
+
+    slugs = ds.slugs(200)
+    bench = Bench(args.seconds)
+    port = free_port()
+    app = Server(
+        name="atrium",
+        command=[str(ATRIUM), "serve", "--port", str(port), "--workers", str(args.workers)],
+        port=port,
+        log=WORK / "atrium.log",
+        env={"ATRIUM_DATA_DIR": str(data)},
+    ).start()
+    try:
+        page = httpx.get(f"{app.url}/wiki/{slugs[0]}")
+        page.raise_for_status()
+        static = WORK / "page.html"
+        static.write_bytes(page.content)
+        results["page_view_bytes"] = len(page.content)
+        base_port = free_port()
+        with Server(
+            name="baseline",
+            command=[sys.executable, "-m", "bench.static_app", str(base_port), str(args.workers)],
+            port=base_port,
+            log=WORK / "baseline.log",
+            env={"BENCH_STATIC_FILE": str(static)},
+            cwd=HERE.parent,
+        ) as baseline:
+            print(f"\nbaseline and page view ({len(page.content):,} bytes each)")
+            bench.gets("baseline", baseline, "static page", ["/static-page"])
+            results["baseline_rss_kib"] = baseline.peak_rss_kib()
+        views = [f"/wiki/{s}" for s in slugs]
+        print("\nAtrium")
+        bench.gets("atrium", app, "page view", views)
+        bench.stateful("atrium", app, "edit save (API)", atrium_saves(app.url, token, slugs))
+        bench.gets("atrium", app, "history (500 revisions)", [f"/history/{LONG_HISTORY}"])
+        bench.gets("atrium", app, "diff (rev 10 → 490)", [f"/diff/{LONG_HISTORY}?from=10&to=490"])
+        bench.gets("atrium", app, "recent changes", ["/recent"])
+        for kind, qs in queries(list(ds.bodies(slugs[:20]).values())).items():
+            bench.gets("atrium", app, kind, [f"/search?q={quote(q)}" for q in qs])
+        cookie = sign_in(app.url)
+        workshop = ds.meta.get("workshop")
+        if workshop:
+            bench.gets("atrium", app, "workshop room", [f"/workshops/{workshop}"], cookie)
+        largest, total = app.peak_rss_kib()
+        results["atrium_rss_kib"] = {"largest_process": largest, "all_processes": total}
+    finally:
+        app.stop()
+    if args.peer:
+        run_peer(ds, bench, slugs, args.workers, results)
+    results["runs"] = {k: [r.as_dict() for r in v] for k, v in bench.runs.items()}
+    results["load_avg_end"] = os.getloadavg()
+    return results
+
+
+def run_peer(
+    ds: dataset.Dataset, bench: Bench, slugs: list[str], workers: int, results: dict[str, object]
+) -> None:
+    """The operations both wikis have, on An Otter Wiki with the same pages."""
+    print("\nAn Otter Wiki (peer): installing and loading the same revisions …", flush=True)
+    peer.ensure_installed()
+    target = WORK / "otterwiki"
+    target.mkdir()
+    started = time.perf_counter()
+    peer.load(ds, target)
+    results["peer_load_seconds"] = time.perf_counter() - started
+    port = free_port()
+    with peer.server(target, port=port, workers=workers, log=WORK / "otterwiki.log") as other:
+        bench.gets("otterwiki", other, "page view", peer.view_paths(slugs))
+        bench.stateful(
+            "otterwiki", other, "edit save (form)", peer.save_steps(ds.bodies(slugs[:32]))
+        )
+        bench.gets("otterwiki", other, "history (500 revisions)", [peer.history_path(LONG_HISTORY)])
+        for kind, qs in list(queries(list(ds.bodies(slugs[:20]).values())).items())[:3]:
+            bench.gets("otterwiki", other, kind, [peer.search_path(q.strip('"')) for q in qs])
+        largest, total = other.peak_rss_kib()
+        results["peer_rss_kib"] = {"largest_process": largest, "all_processes": total}
+
+
+def table(results: dict[str, object]) -> str:
+    """The readable summary: every run with its ratios to the baseline at that concurrency."""
+    runs: dict[str, list[dict[str, float]]] = results["runs"]  # type: ignore[assignment]
+    base = {int(r["concurrency"]): r for r in runs.get("baseline", [])}
+    lines = [
+        f"{'system':<9} {'scenario':<24} {'c':>3} {'req/s':>8} {'x base':>6} {'p50 ms':>8} "
+        f"{'x base':>6} {'p95 ms':>8} {'x base':>6} {'cpu ms':>7} {'err':>4} {'load':>5}"
+    ]
+
+    def ratio(value: float, reference: float) -> str:
+        return f"{value / reference:6.2f}" if reference else "     -"
+
+    for system, rows in runs.items():
+        for r in rows:
+            b = base.get(int(r["concurrency"]), {})
+            lines.append(
+                f"{system:<9} {r['scenario']:<24} {r['concurrency']:>3} {r['rps']:8.1f} "
+                f"{ratio(r['rps'], b.get('rps', 0))} {r['p50_ms']:8.1f} "
+                f"{ratio(r['p50_ms'], b.get('p50_ms', 0))} {r['p95_ms']:8.1f} "
+                f"{ratio(r['p95_ms'], b.get('p95_ms', 0))} {r['server_cpu_ms']:7.1f} "
+                f"{r['errors']:>4} {r['load_avg']:5.1f}"
+            )
+    disk: dict[str, float] = results["disk"]  # type: ignore[assignment]
+    extra: list[Callable[[], str]] = [
+        lambda: f"reindex: {results['reindex']}",
+        lambda: f"import: {results['import']}",
+        lambda: f"Atrium peak RSS (KiB): {results['atrium_rss_kib']}",
+        lambda: f"baseline peak RSS (KiB, largest, all): {results['baseline_rss_kib']}",
+        lambda: f"peer peak RSS (KiB): {results['peer_rss_kib']}",
+        lambda: (
+            f"disk: {disk['db_bytes_per_revision']:.0f} bytes per revision in the database "
+            f"against {disk['raw_body_bytes_per_revision']:.0f} raw text bytes per revision "
+            f"({disk['db_bytes_per_revision'] / disk['raw_body_bytes_per_revision']:.2f} x)"
+        ),
+        lambda: f"load average: start {results['load_avg_start']}, end {results['load_avg_end']}",
+    ]
+    for line in extra:
+        try:
+            lines.append(line())
+        except KeyError:
+            continue
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Atrium server benchmark (issue #8)")
+    parser.add_argument("--size", choices=sorted(dataset.SIZES), default=None)
+    parser.add_argument("--seconds", type=float, default=None, help="per run (default 3 / 10)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    parser.add_argument("--no-peer", dest="peer", action="store_false")
+    args = parser.parse_args()
+    args.size = args.size or os.environ.get("BENCH_SIZE", "small")
+    if args.seconds is None:
+        args.seconds = float(os.environ.get("BENCH_SECONDS", 3 if args.size == "small" else 10))
+    results = run(args)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{args.size}.json"
+    out.write_text(json.dumps(results, indent=1))
+    print("\n" + table(results))
+    print(f"\nresults: {out}")
+
+
+if __name__ == "__main__":
+    main()
