@@ -40,7 +40,13 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server_env() -> dict[str, str]:
+    """Extra ATRIUM_* settings for the live server; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, live_server_env: dict[str, str]) -> Iterator[LiveServer]:
     """A uvicorn server with a fresh data dir and two editors, alice and bob."""
     data = tmp_path / "data"
     settings = Settings(data_dir=data, secret_key="browser-test")
@@ -51,7 +57,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         make_user(session, username="bob", role=Role.editor)
     engine.dispose()
     port = _free_port()
-    env = {**os.environ, "ATRIUM_DATA_DIR": str(data), "ATRIUM_SECRET_KEY": "browser-test"}
+    env = {
+        **os.environ,
+        "ATRIUM_DATA_DIR": str(data),
+        "ATRIUM_SECRET_KEY": "browser-test",
+        "ATRIUM_BASE_URL": f"http://127.0.0.1:{port}",
+        **live_server_env,
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
