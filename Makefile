@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := static/vendor/htmx.min.js
 
-.PHONY: run test test-soak install vendor lint typecheck pytest migrate seed clean
+.PHONY: run test test-soak install vendor lint typecheck pytest migrate seed clean bench bench-scaleout
 
 run: install vendor
 	$(BIN)/atrium migrate
@@ -47,6 +47,17 @@ pytest: install vendor
 # many clients, SIGKILL mid-write, full and read-only disks, API fuzzing: a few minutes
 test-soak: install vendor
 	$(BIN)/pytest -m soak
+
+# issue #8: Atrium served as a user would, a static baseline and An Otter Wiki, one run.
+# Small data set by default (a few minutes); BENCH_SIZE=full for 10,000 pages. wrk comes
+# from Debian's packages (installed when missing); results in bench/results/ (git-ignored).
+bench: install vendor
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.server_bench
+
+# PostgreSQL (database atrium_bench), 1 vs 2 workers, two servers behind nginx
+bench-scaleout: install vendor
+	$(BIN)/python -m bench.scaleout
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor data
