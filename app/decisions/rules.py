@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.db import is_sqlite
@@ -108,10 +109,13 @@ def set_people(session: Session, decision: Decision, people: list[tuple[int, Per
         session.add(DecisionPerson(decision_id=decision.id or 0, user_id=uid, role=role))
 
 
-def page_links(session: Session, links: list[PageLinkIn]) -> list[tuple[int, str]]:
+def page_links(
+    session: Session, links: list[PageLinkIn], user: User | None
+) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for link in links:
-        page = pages.find_page(session=session, slug=link.slug)
+        # a page the user may not read is answered like a missing one
+        page = pages.find_readable_page(session=session, slug=link.slug, user=user)
         if page is None:
             raise Invalid(f"There is no page {link.slug!r} to link.", field="pages")
         if link.section:
@@ -138,11 +142,44 @@ Links = tuple[list[tuple[int, str]], list[int]]
 
 def checked_links(session: Session, data: DecisionLinks, user: User | None) -> Links:
     """The pages (with sections) and threads to link, checked before anything is written."""
-    return page_links(session, data.pages), thread_links(session, data.thread_ids, user)
+    return page_links(session, data.pages, user), thread_links(session, data.thread_ids, user)
 
 
-def set_links(session: Session, decision: Decision, links: Links) -> None:
-    page_links, thread_ids = links
+def _unseen_links(session: Session, decision: Decision, user: User | None) -> Links:
+    """The decision's links to pages and discussions ``user`` may not read: they did not see
+    them, so their edit keeps them."""
+    if decision.id is None or not access.access_for(session=session, user=user).hidden_roots:
+        return [], []
+    rows = list(
+        session.exec(
+            select(DecisionLink).where(
+                col(DecisionLink.decision_id) == decision.id,
+                col(DecisionLink.kind).in_([LinkKind.page, LinkKind.thread]),
+            )
+        )
+    )
+    readable = access.access_for(session=session, user=user)
+    found = pages.pages_by_id(session=session, ids={r.page_id for r in rows if r.page_id})
+    kept_pages = [
+        (r.page_id, r.section)
+        for r in rows
+        if r.page_id in found and not readable.can_read(found[r.page_id].slug)
+    ]
+    kept_threads = []
+    for r in rows:
+        if r.thread_id is not None:
+            try:
+                discussions.get_thread(session=session, thread_id=r.thread_id, user=user)
+            except NotFound:
+                kept_threads.append(r.thread_id)
+    return kept_pages, kept_threads
+
+
+def set_links(session: Session, decision: Decision, links: Links, user: User | None) -> None:
+    """Replace the decision's page and discussion links (keeping those ``user`` cannot see)."""
+    kept_pages, kept_threads = _unseen_links(session, decision, user)
+    page_links = list(dict.fromkeys([*links[0], *kept_pages]))
+    thread_ids = list(dict.fromkeys([*links[1], *kept_threads]))
     session.execute(
         delete(DecisionLink).where(
             col(DecisionLink.decision_id) == decision.id,

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.decisions import views
 from app.search.documents import SearchDocument
-from app.search.sources import register
+from app.search.sources import register, register_dependents
 
 
 def _body(view: views.DecisionView) -> str:
@@ -34,6 +34,7 @@ def load_decisions(session: Session, ids: Sequence[int]) -> list[SearchDocument]
     docs = []
     for view in views.search_views(session=session, ids=ids):
         d = view.decision
+        # links to restricted pages are left out of the view: the path never names one
         pages = [lv.page for lv in view.page_links if lv.page is not None]
         path = pages[0].slug if pages else ""
         docs.append(
@@ -56,6 +57,12 @@ def load_decisions(session: Session, ids: Sequence[int]) -> list[SearchDocument]
     return docs
 
 
+def _page_dependents(session: Session, page_id: int) -> list[tuple[str, int]]:
+    # a decision's path names its first linked page anyone may read: a restriction changes it
+    return [("decision", i) for i in views.decisions_linking(session=session, page_id=page_id)]
+
+
+register_dependents("page", _page_dependents)
 register(
     "decision",
     load=load_decisions,

@@ -147,7 +147,7 @@ def create_decision(*, session: Session, data: DecisionCreate, user: User | None
     session.add(decision)
     session.flush()
     rules.set_people(session, decision, people)
-    rules.set_links(session, decision, links)
+    rules.set_links(session, decision, links, me)
     rules.link_supersedes(session, decision, target)
     rules.changed(session, decision)
     session.commit()
@@ -173,7 +173,7 @@ def update_decision(
     decision.workshop_id = data.workshop_id
     decision.proposal_id = data.proposal_id
     rules.set_people(session, decision, people)
-    rules.set_links(session, decision, links)
+    rules.set_links(session, decision, links, me)
     rules.link_supersedes(session, decision, target)
     rules.changed(session, decision)
     session.commit()
@@ -438,7 +438,7 @@ def record_from_proposal(
     session.add(decision)
     session.flush()
     rules.set_people(session, decision, people)
-    rules.set_links(session, decision, links)
+    rules.set_links(session, decision, links, actor)
     _accepted(session, decision, actor)
     rules.changed(session, decision)
     return decision

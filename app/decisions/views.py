@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.errors import Invalid, NotFound
@@ -128,7 +129,11 @@ def _get(session: Session, number: int, user: User | None) -> Decision:
     return decision
 
 
-def _views(session: Session, decisions: Sequence[Decision]) -> list[DecisionView]:
+def _views(
+    session: Session, decisions: Sequence[Decision], user: User | None
+) -> list[DecisionView]:
+    """Decisions with their people and links: links to pages (and discussions on pages) in a
+    subtree ``user`` may not read are left out (``None``: what anyone may read)."""
     if not decisions:
         return []
     ids = [d.id for d in decisions]
@@ -148,7 +153,18 @@ def _views(session: Session, decisions: Sequence[Decision]) -> list[DecisionView
     page_map = pages.pages_by_id(session=session, ids={lk.page_id for lk in links if lk.page_id})
     related_ids = {d.supersedes_id for d in decisions} | {d.superseded_by_id for d in decisions}
     related = decisions_by_id(session=session, ids={i for i in related_ids if i})
-    thread_titles = _thread_titles(session, {lk.thread_id for lk in links if lk.thread_id})
+    thread_titles, thread_slugs = _thread_titles(
+        session, {lk.thread_id for lk in links if lk.thread_id}
+    )
+    readable = access.access_for(session=session, user=user)
+    if readable.hidden_roots:
+        hidden_pages = {pid for pid, p in page_map.items() if not readable.can_read(p.slug)}
+        hidden_threads = {t for t, slug in thread_slugs.items() if not readable.can_read(slug)}
+        links = [
+            lk
+            for lk in links
+            if (lk.page_id or 0) not in hidden_pages and (lk.thread_id or 0) not in hidden_threads
+        ]
     out = []
     for d in decisions:
         view = DecisionView(
@@ -175,16 +191,21 @@ def _views(session: Session, decisions: Sequence[Decision]) -> list[DecisionView
     return out
 
 
-def _thread_titles(session: Session, ids: set[int | None]) -> dict[int, str]:
+def _thread_titles(session: Session, ids: set[int | None]) -> tuple[dict[int, str], dict[int, str]]:
+    """The titles of these threads, and the addresses of their pages."""
     from app.discussions import service as discussions  # lazily: discussions import pages
 
     wanted = {i for i in ids if i}
     if not wanted:
-        return {}
-    return {
-        v.thread.id or 0: v.thread.title or v.excerpt[:80] or f"Discussion #{v.thread.id}"
-        for v in discussions.threads_by_id(session=session, ids=wanted)
-    }
+        return {}, {}
+    found = discussions.threads_by_id(session=session, ids=wanted)
+    return (
+        {
+            v.thread.id or 0: v.thread.title or v.excerpt[:80] or f"Discussion #{v.thread.id}"
+            for v in found
+        },
+        {v.thread.id or 0: v.page.slug for v in found},
+    )
 
 
 def decisions_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Decision]:
@@ -199,7 +220,7 @@ def decisions_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Decisi
 
 def get_decision(*, session: Session, number: int, user: User | None) -> DecisionView:
     """One decision with its people and links (raises NotFound)."""
-    return _views(session, [_get(session, number, user)])[0]
+    return _views(session, [_get(session, number, user)], user)[0]
 
 
 def _chain(session: Session, decision: Decision) -> list[Decision]:
@@ -309,7 +330,7 @@ def current_answer(
         seen.add(nxt.id)
         path.append(nxt)
         decision = nxt
-    return _views(session, [decision])[0], path
+    return _views(session, [decision], user)[0], path
 
 
 def _user_id(session: Session, username: str) -> int | None:
@@ -346,6 +367,10 @@ def list_decisions(
         )
     if f.under.strip("/"):
         ids = pages.page_ids_under(session=session, prefix=f.under.removeprefix("/wiki/"))
+        readable = access.access_for(session=session, user=user)
+        if readable.hidden_roots:  # links to hidden pages must not tell which decisions have them
+            found = pages.pages_by_id(session=session, ids=ids)
+            ids = [i for i, p in found.items() if readable.can_read(p.slug)]
         stmt = stmt.where(
             col(Decision.id).in_(
                 select(DecisionLink.decision_id).where(col(DecisionLink.page_id).in_(ids or [-1]))
@@ -368,7 +393,7 @@ def list_decisions(
         wanted = " ".join(f.tag.split()).lower()
         rows = [d for d in rows if wanted in d.tags]
     total = len(rows)
-    return _views(session, rows[offset : offset + limit]), total
+    return _views(session, rows[offset : offset + limit], user), total
 
 
 def all_tags(*, session: Session) -> list[str]:
@@ -444,7 +469,13 @@ def governed_sections(*, session: Session, page_id: int) -> dict[str, Decision]:
 def search_views(*, session: Session, ids: Iterable[int]) -> list[DecisionView]:
     """Decisions with people and links, for the search indexer."""
     rows = list(session.exec(select(Decision).where(col(Decision.id).in_(set(ids)))))
-    return _views(session, rows)
+    return _views(session, rows, None)  # the index names only pages anyone may read
+
+
+def decisions_linking(*, session: Session, page_id: int) -> list[int]:
+    """Ids of the decisions that link the page (for the search seam)."""
+    stmt = select(DecisionLink.decision_id).where(DecisionLink.page_id == page_id).distinct()
+    return list(session.exec(stmt))
 
 
 def search_version(decision: Decision) -> str:

@@ -3,13 +3,14 @@ tallies, versions, and the prefill of a new proposal."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -131,11 +132,49 @@ def results_visible(p: Proposal) -> bool:
 # --- permissions ------------------------------------------------------------------------------
 
 
-def require_read(session: Session, p: Proposal, user: User | None) -> None:
+def _require_workshop(session: Session, p: Proposal, user: User | None) -> None:
     accounts.require(user, "page.read")
     if p.workshop_id is not None:
         # a workshop's proposals are visible to whoever may see the workshop
         workshops.get_workshop(session=session, workshop_id=p.workshop_id, user=user)
+
+
+def change_slugs(*, session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
+    """Proposal id -> the addresses of the pages it would change."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(ProposalChange.proposal_id, Page.slug)
+        .join(Page, col(Page.id) == col(ProposalChange.page_id))
+        .where(col(ProposalChange.proposal_id).in_(wanted))
+    )
+    out: dict[int, list[str]] = {}
+    for pid, slug in rows:
+        out.setdefault(pid, []).append(slug)
+    return out
+
+
+def proposals_changing(*, session: Session, page_id: int) -> list[int]:
+    """Ids of the proposals that would change the page (for the search seam)."""
+    stmt = select(ProposalChange.proposal_id).where(ProposalChange.page_id == page_id).distinct()
+    return list(session.exec(stmt))
+
+
+def _hidden(session: Session, proposals: Sequence[Proposal], user: User | None) -> set[int]:
+    """Ids of the proposals that would change a page ``user`` may not read."""
+    view = access.access_for(session=session, user=user)
+    if not view.hidden_roots or not proposals:
+        return set()
+    slugs = change_slugs(session=session, ids=[p.id for p in proposals if p.id is not None])
+    return {pid for pid, found in slugs.items() if not all(map(view.can_read, found))}
+
+
+def require_read(session: Session, p: Proposal, user: User | None) -> None:
+    _require_workshop(session, p, user)
+    if _hidden(session, [p], user):
+        # a proposal to change a hidden page does not exist for this user either
+        raise NotFound(f"There is no proposal #{p.id}.")
 
 
 def may_close(session: Session, p: Proposal, user: User | None) -> bool:
@@ -320,8 +359,9 @@ def item_proposals(*, session: Session, item_id: int, user: User | None) -> list
         session.exec(select(Proposal).where(Proposal.item_id == item_id).order_by(col(Proposal.id)))
     )
     if found:
-        require_read(session, found[0], user)
-    return _views(session, found, user, full=False)
+        _require_workshop(session, found[0], user)
+    hidden = _hidden(session, found, user)
+    return _views(session, [p for p in found if p.id not in hidden], user, full=False)
 
 
 def workshop_proposals(
@@ -334,8 +374,9 @@ def workshop_proposals(
         )
     )
     if found:
-        require_read(session, found[0], user)
-    return _views(session, found, user, full=True)
+        _require_workshop(session, found[0], user)
+    hidden = _hidden(session, found, user)
+    return _views(session, [p for p in found if p.id not in hidden], user, full=True)
 
 
 def list_proposals(
@@ -358,13 +399,14 @@ def list_proposals(
     for p in rows:
         if p.workshop_id not in seen:
             seen[p.workshop_id] = _visible(session, p, user)
-    visible = [p for p in rows if seen[p.workshop_id]]
+    hidden = _hidden(session, rows, user)
+    visible = [p for p in rows if seen[p.workshop_id] and p.id not in hidden]
     return _views(session, visible[offset : offset + limit], user, full=False), len(visible)
 
 
 def _visible(session: Session, p: Proposal, user: User | None) -> bool:
     try:
-        require_read(session, p, user)
+        _require_workshop(session, p, user)
     except (Forbidden, NotFound, Unauthorized):
         return False
     return True

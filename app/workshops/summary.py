@@ -197,6 +197,8 @@ def _boards(session: Session, view: WorkshopView) -> list[room.Board]:
 def build_markdown(*, session: Session, workshop: Workshop, actor: User) -> str:
     """The summary of the workshop as it stands (for the close and the download)."""
     view = service.get_workshop(session=session, workshop_id=workshop.id or 0, user=actor)
+    # the summary is a page anyone may read: it names no page in a restricted subtree
+    view = service.for_everyone(session=session, view=view)
     return summary_markdown(
         view=view,
         boards=_boards(session, view),

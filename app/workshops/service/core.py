@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, NotFound, Unauthorized
@@ -231,6 +232,35 @@ def live_stamp(
     return workshop.revision, workshop.state
 
 
+RESTRICTED_ITEM = "An agenda item on a restricted page"
+
+
+def _masked(
+    session: Session, items: list[AgendaItem], page_map: dict[int, Page], user: User | None
+) -> tuple[list[AgendaItem], dict[int, Page]]:
+    """The agenda as ``user`` may see it: an item about a page they may not read keeps its own
+    title (unless it is the page's) but loses the page (a detached copy, never written)."""
+    view = access.access_for(session=session, user=user)
+    hidden = {pid for pid, p in page_map.items() if not view.can_read(p.slug)}
+    if not hidden:
+        return items, page_map
+    out = []
+    for item in items:
+        if item.page_id in hidden:
+            title = RESTRICTED_ITEM if item.title == page_map[item.page_id].title else item.title
+            fields = {**item.model_dump(), "title": title, "page_id": None, "section": ""}
+            item = AgendaItem(**fields)
+        out.append(item)
+    return out, {pid: p for pid, p in page_map.items() if pid not in hidden}
+
+
+def for_everyone(*, session: Session, view: WorkshopView) -> WorkshopView:
+    """The workshop as anyone may see it: what goes on its public summary page names no page in
+    a restricted subtree."""
+    items, page_map = _masked(session, view.items, view.pages, None)
+    return replace(view, items=items, pages=page_map)
+
+
 def _view(session: Session, workshop: Workshop, user: User | None) -> WorkshopView:
     members = list(
         session.exec(select(WorkshopMember).where(WorkshopMember.workshop_id == workshop.id))
@@ -244,11 +274,14 @@ def _view(session: Session, workshop: Workshop, user: User | None) -> WorkshopVi
         )
     )
     page_map = pages.pages_by_id(session=session, ids={i.page_id for i in items if i.page_id})
+    items, page_map = _masked(session, items, page_map, user)
     summary = None
     if workshop.summary_page_id:
         found = pages.pages_by_id(session=session, ids=[workshop.summary_page_id])
         page = found.get(workshop.summary_page_id)
-        summary = page.slug if page is not None and not page.is_deleted else None
+        if page is not None and not page.is_deleted:
+            readable = access.access_for(session=session, user=user).can_read(page.slug)
+            summary = page.slug if readable else None
     role = _role(session, workshop.id or 0, user)
     views = [MemberView(user=users[m.user_id], role=m.role) for m in members if m.user_id in users]
     views.sort(key=lambda m: (m.role != MemberRole.facilitator, m.user.label.lower()))

@@ -93,7 +93,8 @@ def _item_target(session: Session, user: User, slug: str, section: str) -> tuple
         if section:
             raise Invalid("Choose the page the section belongs to.", field="page")
         return None, ""
-    page = pages.find_page(session=session, slug=slug)
+    # a page the user may not read answers like a missing one (same error, same status)
+    page = pages.find_readable_page(session=session, slug=slug, user=user)
     if page is None:
         raise Invalid(f"There is no page {slug!r}.", field="page")
     pages.get_page(session=session, slug=slug, user=user)
@@ -312,7 +313,12 @@ def update_item(
     section = data.section if data.section is not None else item.section
     if data.page is not None and data.section is None and slug != _slug_of(session, item.page_id):
         section = ""  # another page: the old section id means nothing there
-    page, section = _item_target(session, me, slug, section)
+    kept = pages.find_page(session=session, slug=slug) if data.page is None and slug else None
+    page: Page | None = kept
+    if kept is not None and pages.find_readable_page(session=session, slug=slug, user=me) is None:
+        section = item.section  # a page this facilitator may not read stays as it is
+    else:
+        page, section = _item_target(session, me, slug, section)
     question = data.question if data.question is not None else item.question
     item.title = _item_title(data.title if data.title is not None else item.title, question, page)[
         :200
