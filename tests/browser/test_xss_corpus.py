@@ -34,6 +34,9 @@ from playwright.sync_api import (
 )
 from sqlmodel import Session
 
+from app.access import manage as access
+from app.access.models import AccessLevel
+from app.access.schemas import GroupCreate, RestrictionCreate
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.schemas import UserCreate
@@ -217,8 +220,33 @@ def _seed(server: LiveServer) -> Seeded:
         _seed_workshop(s, seeded, root, evil)
         _seed_decision(s, seeded, root)
         _seed_attachments(s, seeded, evil[0])
+        _seed_access(s, root, evil)
     engine.dispose()
     return seeded
+
+
+def _seed_access(s: Session, root: User, evil: list[User]) -> None:
+    """A group and a restriction named with payloads, on a page the admin reads."""
+    group = access.create_group(
+        session=s, user=root, data=GroupCreate(name=_line(40, 64), description=_line(41, 500))
+    )
+    access.add_member(session=s, user=root, group_id=group.id or 0, username=evil[0].username)
+    pages.save_page(
+        session=s,
+        slug="hostile-closed",
+        edit=PageEdit(title=_line(43, 200), body=_blob(PAYLOADS[:20], 5_000)),
+        author=root,
+    )
+    made = access.create_restriction(
+        session=s, user=root, data=RestrictionCreate(root="hostile-closed", note=_line(42, 500))
+    )
+    access.set_grant(
+        session=s,
+        user=root,
+        restriction_id=made.id or 0,
+        group_id=group.id or 0,
+        level=AccessLevel.edit,
+    )
 
 
 def _save(s: Session, slug: str, edit: PageEdit, author: User) -> None:
@@ -442,6 +470,7 @@ def _screens(base: str, seeded: Seeded) -> list[str]:
     urls += ["/admin/audit?action=user.sign_in_failed"]
     urls += ["/admin/webhooks", f"/admin/webhooks/{seeded.webhook_id}"]
     urls += [f"/admin/webhooks/{seeded.webhook_id}/deliveries"]
+    urls += ["/admin/access", "/admin/audit?action=access", "/wiki/hostile-closed"]
     urls += [f"/search?q={quote(q)}" for q in ("onerror", "click", "script", "svg onload")]
     urls += [f"/search?q={quote(p.text)}" for p in SEARCH_QUERIES]
     urls += [f"/search?q={quote('kind:comment onerror')}", f"/search?q={quote('tag:' + 'x')}"]
