@@ -587,6 +587,9 @@ def _create(
 
 def create_page(*, session: Session, slug: str, edit: PageEdit, author: User | None) -> SaveResult:
     """Create a new page; refuses an address where a page already exists."""
+    # before the existence check: whether a page is there is not told to those it is hidden from
+    accounts.require(author, "page.create")
+    require_editable(session=session, slug=slug, user=author)
     if find_page(session=session, slug=slug) is not None:
         raise Conflict(f"There is already a page at {slug!r}.", slug=slug)
     return save_page(

@@ -417,6 +417,16 @@ def test_a_member_with_edit_access_edits_and_creates(world: World) -> None:
     assert into.status_code == 403
 
 
+def test_creating_at_a_hidden_address_tells_nothing(world: World) -> None:
+    """Whether a page exists there or not, the answer is the same."""
+    answers = []
+    for slug in (HIDDEN, "hr/not-there"):
+        body = {"slug": slug, "title": "Mine", "body": "Mine."}
+        answer = _api(world, "alice", "POST", "/api/v1/pages", json=body)
+        answers.append((answer.status_code, answer.json()["detail"].replace(slug, "S")))
+    assert answers[0] == answers[1] == (404, "There is no page 'S'.")
+
+
 def test_a_redirect_into_a_hidden_subtree_is_not_followed(world: World) -> None:
     with world.session() as session:
         root = accounts.get_user(session=session, username="root")
