@@ -653,8 +653,15 @@ def move_page(
         # the destination must be open to the mover too (moving into or out of a restricted
         # subtree needs edit access on both sides); a hidden page there is "already a page"
         # only to those who may see it
-        if moving is not page:
-            require_editable(session=session, slug=moving.slug, user=author)
+        if moving is not page and not access.access_for(session=session, user=author).can_edit(
+            moving.slug
+        ):
+            # not naming the page: it may be one the mover cannot even see
+            raise Forbidden(
+                f"Some pages below {slug!r} are in a restricted area you may not change; "
+                "nothing was moved. Move the page without its subpages, or ask an administrator.",
+                field="include_children",
+            )
         _require_destination(session, target, author)
         if find_page(session=session, slug=target, include_deleted=True) is not None:
             raise Conflict(f"There is already a page at {target!r}.", field="new_slug")

@@ -108,6 +108,21 @@ def test_writes_need_edit_access(session: Session, people: dict[str, User]) -> N
     with pytest.raises(Forbidden, match="restricted area"):
         service.move_page(session=session, slug="open-page", new_slug="hr/open-page", author=carol)
     session.rollback()
+    # moving a section with a hidden subtree below it names nothing and moves nothing
+    make_page(session, slug="open-page/closed/minutes", title="Minutes")
+    manage.create_restriction(
+        session=session, user=people["root"], data=RestrictionCreate(root="open-page/closed")
+    )
+    with pytest.raises(Forbidden, match="Some pages below 'open-page'") as refused:
+        service.move_page(
+            session=session,
+            slug="open-page",
+            new_slug="elsewhere",
+            author=bob,
+            include_children=True,
+        )
+    assert "minutes" not in refused.value.detail
+    session.rollback()
     result = service.save_page(
         session=session, slug="hr/salaries", edit=_edit(session, "hr/salaries"), author=bob
     )
