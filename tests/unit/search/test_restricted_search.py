@@ -181,3 +181,30 @@ def test_reconciling_applies_a_restriction_added_while_the_indexer_was_down(
     assert find("remuneration", user=world.outsider).total == 0
     assert indexer.reconcile() == 0
     assert find("remuneration", user=world.admin).total == 5
+
+
+def test_a_proposal_to_change_a_restricted_page_takes_its_scope(
+    session: Session, find: Find, world: World
+) -> None:
+    from app.proposals import service as proposals
+    from app.proposals.models import ProposalSource
+    from app.proposals.schemas import ChangeCreate, ProposalCreate
+
+    editor = make_user(session, username="edna", role=Role.editor)
+    proposals.create_proposal(
+        session=session,
+        data=ProposalCreate(
+            title="Fourth remuneration band",
+            source=ProposalSource.page_edit,
+            changes=[ChangeCreate(slug="hr/salary-bands", base=1, body="Band four.\n")],
+        ),
+        author=editor,
+    )
+    assert find("fourth kind:proposal", user=world.outsider).total == 1
+    restrict(session, "hr", readers=[world.member])
+    assert find("fourth kind:proposal", user=world.outsider).total == 0
+    assert find("fourth kind:proposal", user=None).total == 0
+    assert find("fourth kind:proposal", user=world.member).total == 1
+    assert find("fourth kind:proposal", user=world.admin).total == 1
+    lift(session, "hr")
+    assert find("fourth kind:proposal", user=world.outsider).total == 1
