@@ -11,7 +11,6 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.pages import service as pages
 from app.pages.schemas import PageEdit
-from app.search.indexer import Indexer
 from tests.factories import make_page
 from tests.unit.search.conftest import Find, titles
 
@@ -42,9 +41,7 @@ def test_a_deleted_page_disappears_from_a_warm_searcher(session: Session, find: 
     assert titles(find("cartography")) == ["Globe"]
 
 
-def test_many_small_commits_merge_without_losing_or_doubling(
-    session: Session, find: Find, indexer: Indexer
-) -> None:
+def test_many_small_commits_merge_without_losing_or_doubling(session: Session, find: Find) -> None:
     for i in range(25):  # one commit each: Whoosh merges the small segments as they pile up
         make_page(session, slug=f"p{i}", title=f"Page {i}", body=f"common tok{i:02d}end\n")
         assert find("common").total == i + 1
