@@ -12,6 +12,7 @@ rows of the requested page.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,14 @@ BOOST = (
 SUGGEST_LIMIT = 3
 
 
+def _scope(scope: str) -> str:
+    """The stored form of a scope: a restricted root may be as long as the column, and its scope
+    is longer by the prefix, so long ones are stored as a digest (searches ask for the same)."""
+    if len(scope) <= 255:
+        return scope
+    return "sha256:" + hashlib.sha256(scope.encode()).hexdigest()
+
+
 def _row(doc: SearchDocument) -> dict[str, Any]:
     return {
         "kind": doc.kind,
@@ -62,7 +71,7 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "authors": list(doc.authors),
         "path": doc.path[:255],
         "status": doc.status,
-        "scope": doc.scope,
+        "scope": _scope(doc.scope),
         "url": doc.url,
         "extra": {"crumbs": [list(c) for c in doc.crumbs], "context": doc.context},
         "updated_at": doc.updated,
@@ -257,7 +266,7 @@ class PostgresBackend:
         c = _Compiler()
         where, tsq = c.compile(query)
         kinds = c.param(sorted(request.kinds))
-        scopes = c.param(sorted(request.scopes))
+        scopes = c.param(sorted(map(_scope, request.scopes)))
         where = f"({where}) AND d.kind = ANY({kinds}) AND d.scope = ANY({scopes})"
         tsq_sql = tsq or "NULL::tsquery"
         # ranked on the small rank vector (title, headings, tags, the body's first 1,000
@@ -353,7 +362,7 @@ class PostgresBackend:
         headings the user may read (a hidden document's words are never suggested)."""
         words = [w for w in dict.fromkeys(query.free_words()) if len(w) >= 3 and not w.isdigit()]
         readable = "d.kind = ANY(:kinds) AND d.scope = ANY(:scopes)"
-        allowed = {"kinds": sorted(request.kinds), "scopes": sorted(request.scopes)}
+        allowed = {"kinds": sorted(request.kinds), "scopes": sorted(map(_scope, request.scopes))}
         unknown = [
             w
             for w in words

@@ -208,3 +208,13 @@ def test_a_proposal_to_change_a_restricted_page_takes_its_scope(
     assert find("fourth kind:proposal", user=world.admin).total == 1
     lift(session, "hr")
     assert find("fourth kind:proposal", user=world.outsider).total == 1
+
+
+def test_a_restriction_on_the_longest_address_still_scopes(
+    session: Session, find: Find, world: World
+) -> None:
+    root = "hr/" + "-".join(["archive"] * 31)  # 250 characters: its scope is longer than that
+    make_page(session, slug=root, title="Old remuneration", body="Archived remuneration.\n")
+    restrict(session, root, readers=[world.member], group="archive")
+    assert find("archived", user=world.outsider).total == 0
+    assert find("archived", user=world.member).total == 1
