@@ -45,8 +45,9 @@ def _cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    # utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (state)
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    # stat fields 14-17: utime, stime, and cutime, cstime of children it has waited for
+    # (An Otter Wiki runs short-lived git processes); fields[0] here is field 3 (state)
+    return sum(int(f) for f in fields[11:15]) / TICKS
 
 
 def _status_kib(pid: int, key: str) -> int:

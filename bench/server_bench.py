@@ -44,7 +44,8 @@ RESULTS = HERE / "results"
 ATRIUM = Path(sys.executable).with_name("atrium")
 PASSWORD = "bench-password-1234"
 CONCURRENCY = (1, 8, 32)
-MIN_REQUESTS = 20
+MIN_REQUESTS = 10
+MAX_SECONDS = 15
 
 
 def atrium(*args: str, data_dir: Path) -> tuple[float, float, str]:
@@ -155,10 +156,10 @@ class Bench:
                     server, scenario, paths, concurrency=c, seconds=seconds, cookie=cookie
                 )
                 # a slow operation finishes few requests in a short run: run it longer, so
-                # p50/p95 rest on at least MIN_REQUESTS samples (or 30 s of trying)
-                if result.requests >= MIN_REQUESTS or seconds >= 30:
+                # p50/p95 rest on at least MIN_REQUESTS samples (or MAX_SECONDS of trying)
+                if result.requests >= MIN_REQUESTS or seconds >= MAX_SECONDS:
                     break
-                seconds = min(30, seconds * 4)
+                seconds = min(MAX_SECONDS, seconds * 4)
             self.record(system, result)
 
     def stateful(self, system: str, server: Server, scenario: str, make: StepMaker) -> None:
