@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.access import service as access
@@ -15,6 +16,9 @@ from app.pages.diff import Diff, diff_text
 from app.pages.models import Page, Revision
 from app.pages.schemas import ChangeRead, RevisionRead
 from app.pages.service import get_page, get_revision
+
+# lists show sizes, never texts: the stored (compressed) text is not even fetched
+_WITHOUT_TEXT = defer(Revision.encoded_body)  # type: ignore[arg-type]
 
 
 def revision_read(rev: Revision, author: str | None) -> RevisionRead:
@@ -28,7 +32,7 @@ def revision_read(rev: Revision, author: str | None) -> RevisionRead:
         summary=rev.summary,
         author=author,
         created_at=rev.created_at,
-        size=len(rev.body.encode()),
+        size=rev.size,
     )
 
 
@@ -41,6 +45,7 @@ def list_revisions(
         select(Revision, User.username)
         .join(User, col(User.id) == Revision.author_id, isouter=True)
         .where(Revision.page_id == page.id)
+        .options(_WITHOUT_TEXT)
         .order_by(col(Revision.number).desc())
         .limit(max(1, min(limit, 500)))
     )
@@ -90,6 +95,7 @@ def recent_changes(
         .join(Page, col(Page.id) == Revision.page_id)
         .join(User, col(User.id) == Revision.author_id, isouter=True)
         .where(view.readable(col(Page.slug)), view.readable(col(Revision.slug)))
+        .options(_WITHOUT_TEXT)
         .order_by(col(Revision.created_at).desc(), col(Revision.id).desc())
         .limit(max(1, min(limit, 500)))
     )

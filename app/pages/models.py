@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.time import utcnow
@@ -44,7 +44,11 @@ class Page(SQLModel, table=True):
 
 
 class Revision(SQLModel, table=True):
-    """One immutable version of a page."""
+    """One immutable version of a page.
+
+    Its text is stored compressed, mostly as a delta against the next revision (see
+    ``app.pages.storage``); ``body`` decodes it, ``size`` is the text's length in bytes.
+    """
 
     __table_args__ = (
         UniqueConstraint("page_id", "number"),
@@ -58,12 +62,20 @@ class Revision(SQLModel, table=True):
     slug: str = Field(max_length=255)
     title: str = Field(max_length=255)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    encoded_body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int = Field(default=0, description="bytes of the text (UTF-8)")
     summary: str = Field(default="", max_length=500)
     author_id: int | None = Field(
         default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+    @property
+    def body(self) -> str:
+        """The revision's text (decoded through the session it was loaded in, then kept)."""
+        from app.pages import storage  # storage builds on this model
+
+        return storage.revision_body(revision=self)
 
 
 class PageLink(SQLModel, table=True):

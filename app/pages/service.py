@@ -16,7 +16,7 @@ from app.core.db import begin_write, settings_of
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
 from app.notifications import service as notifications
-from app.pages import rendering
+from app.pages import rendering, storage
 from app.pages.merge import has_conflict_markers, merge_tags, merge_text, merge_value
 from app.pages.models import (
     Draft,
@@ -370,6 +370,9 @@ def _add_revision(
     moved_from: str | None = None,
 ) -> Revision:
     now = utcnow()
+    if page.head:
+        # the head so far becomes a delta against the new text (see app.pages.storage)
+        storage.supersede(current_revision(session=session, page=page), body)
     page.head += 1
     page.title = title
     page.tags = list(tags)
@@ -383,12 +386,13 @@ def _add_revision(
         slug=page.slug,
         title=title,
         tags=list(tags),
-        body=body,
+        encoded_body=storage.encode_full(body),  # the new head: self-contained
+        size=len(body.encode()),
         summary=summary,
         author_id=author.id if author else None,
         created_at=now,
     )
-    session.add(rev)
+    session.add(storage.remember(rev, body))
     session.flush()
     search.enqueue(
         session=session,
@@ -512,19 +516,16 @@ def _merge(
     keep_draft: bool = True,
 ) -> tuple[str, str, list[str]]:
     # base 0: the editor started a new page while someone else created it; merge from empty
-    base = (
-        get_revision(session=session, page=page, number=edit.base)
-        if edit.base
-        else Revision(page_id=page.id or 0, number=0, slug=page.slug, title="", body="", tags=[])
-    )
-    body = merge_text(base.body, current.body, edit.body)
-    title, title_ok = merge_value(base.title, current.title, edit.title)
-    tags = merge_tags(base.tags, current.tags, edit.tags)
+    base = get_revision(session=session, page=page, number=edit.base) if edit.base else None
+    base_title, base_body, base_tags = (base.title, base.body, base.tags) if base else ("", "", [])
+    body = merge_text(base_body, current.body, edit.body)
+    title, title_ok = merge_value(base_title, current.title, edit.title)
+    tags = merge_tags(base_tags, current.tags, edit.tags)
     if not body.clean or not title_ok:
         detail = ConflictDetail(
-            base=base.number,
+            base=edit.base,
             current=current.number,
-            base_body=base.body,
+            base_body=base_body,
             their_body=current.body,
             your_body=edit.body,
             proposal=body.text,
