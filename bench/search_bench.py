@@ -44,7 +44,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 def _queries(settings: Settings, rng: random.Random, runs: int) -> dict[str, list[str]]:
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
-        bodies = list(session.exec(select(Revision.body).limit(300)))
+        bodies = [r.body for r in session.exec(select(Revision).limit(300))]
     engine.dispose()
     words = [w for b in bodies for w in b.split() if w.isalpha() and len(w) > 4]
     phrases = []
