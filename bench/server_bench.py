@@ -22,6 +22,7 @@ import platform
 import re
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -175,10 +176,15 @@ def disk_figures(ds: dataset.Dataset) -> dict[str, float]:
     """Bytes on disk per revision (the database files) against the raw text per revision."""
     db = sum(f.stat().st_size for f in ds.data_dir.glob("atrium.sqlite3*"))
     revisions = ds.meta["revisions"]
+    with sqlite3.connect(ds.data_dir / "atrium.sqlite3") as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(revision)")}
+        text = "encoded_body" if "encoded_body" in columns else "body"  # as stored, in bytes
+        stored = conn.execute(f"SELECT sum(length(CAST({text} AS BLOB))) FROM revision").fetchone()
     return {
         "database_bytes": db,
         "db_bytes_per_revision": db / revisions,
         "raw_body_bytes_per_revision": ds.meta["body_bytes"] / revisions,
+        "stored_body_bytes_per_revision": stored[0] / revisions,
     }
 
 
