@@ -39,6 +39,11 @@ def is_keyframe(number: int) -> bool:
     return number % KEYFRAME == 0
 
 
+def block_end(number: int) -> int:
+    """The keyframe ending revision ``number``'s block: its chain reaches no higher."""
+    return -(-number // KEYFRAME) * KEYFRAME
+
+
 def encode_full(text: str) -> bytes:
     """``text`` compressed on its own (the head, or a keyframe)."""
     return _FULL + zlib.compress(text.encode(), _LEVEL)
@@ -142,7 +147,7 @@ def revision_body(*, revision: Revision, session: orm.Session | None = None) -> 
 
 def _decode_in_block(session: orm.Session, revision: Revision) -> str:
     # the rows above it up to the next keyframe; the newest may be the head (self-contained)
-    top = -(-revision.number // KEYFRAME) * KEYFRAME
+    top = block_end(revision.number)
     rows = session.execute(
         select(col(Revision.number), col(Revision.encoded_body))
         .where(
