@@ -9,6 +9,8 @@ on a copy, never on the cached set.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import itertools
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,15 +82,49 @@ class Dataset:
 
     def bodies(self, slugs: list[str]) -> dict[str, str]:
         """The current text of these pages, as generated."""
+        heads = {r.slug: r.text for r in self.revisions(slugs) if r.head}
+        return {slug: heads[slug] for slug in slugs}
+
+    def revisions(self, slugs: Sequence[str] = ()) -> Iterator[RevisionText]:
+        """Every revision's text (or only these pages'), page by page, oldest first (whatever
+        the storage format)."""
         with sqlite3.connect(self.data_dir / "atrium.sqlite3") as db:
-            return {
-                slug: db.execute(
-                    "SELECT r.body FROM revision r JOIN page p ON p.id = r.page_id "
-                    "WHERE p.slug = ? AND r.number = p.head",
-                    (slug,),
-                ).fetchone()[0]
-                for slug in slugs
-            }
+            columns = {row[1] for row in db.execute("PRAGMA table_info(revision)")}
+            plain = "body" in columns
+            rows = db.execute(
+                f"SELECT r.page_id, p.slug, r.number, p.head, "
+                f"{'r.body' if plain else 'r.encoded_body'}, r.created_at, "
+                "coalesce(r.author_id, 1) FROM revision r JOIN page p ON p.id = r.page_id "
+                + (f"WHERE p.slug IN ({','.join('?' * len(slugs))}) " if slugs else "")
+                + "ORDER BY r.page_id, r.number",
+                list(slugs),
+            )
+            for _page, group in itertools.groupby(rows, key=lambda row: row[0]):
+                history = list(group)
+                stored = [row[4] for row in history]
+                texts = stored if plain else _decode_chain(stored)
+                for row, text in zip(history, texts, strict=True):
+                    yield RevisionText(row[1], row[2], row[2] == row[3], text, row[5], row[6])
+
+
+@dataclass(frozen=True)
+class RevisionText:
+    """One revision as the peer loader and the save clients need it."""
+
+    slug: str
+    number: int
+    head: bool
+    text: str
+    created_at: str
+    author_id: int
+
+
+def _decode_chain(blobs: Sequence[bytes]) -> list[str]:
+    # compressed revision storage (app.pages.storage), looked up at run time so the bench
+    # also reads data sets made before it existed
+    storage = importlib.import_module("app.pages.storage")
+    texts: list[str] = storage.decode_chain(blobs)
+    return texts
 
 
 def _generator_hash() -> str:

@@ -13,6 +13,7 @@ way the pages service caches it. Comments are generated only when the discussion
 from __future__ import annotations
 
 import argparse
+import importlib
 import random
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -287,7 +288,7 @@ def generate(
                 for target in dict.fromkeys(links):
                     link_rows.append({"source_id": n + 1, "target_slug": _slug_of(target)})
             conn.execute(insert(Page), page_rows)
-            conn.execute(insert(Revision), rev_rows)
+            conn.execute(insert(Revision), _stored(rev_rows))
             conn.execute(insert(RenderedRevision), html_rows)
             if link_rows:
                 conn.execute(insert(PageLink), link_rows)
@@ -314,7 +315,7 @@ def generate(
                     }
                 ],
             )
-            conn.execute(insert(Revision), rows)
+            conn.execute(insert(Revision), _stored(rows))
             made_revisions += len(rows)
             body_bytes += sum(len(str(r["body"]).encode()) for r in rows)
         made_comments = 0
@@ -345,6 +346,16 @@ def generate(
             )
     engine.dispose()
     return counts
+
+
+def _stored(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows as the revision table stores them: plain ``body``, or compressed when the app's
+    revision storage (app.pages.storage) is in use; each page's rows are in order."""
+    if "body" in Revision.__table__.columns:  # type: ignore[attr-defined]
+        return rows
+    storage = importlib.import_module("app.pages.storage")
+    encoded: list[dict[str, object]] = storage.encode_rows(rows)
+    return encoded
 
 
 def _revision(

@@ -90,17 +90,25 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped whole, nothing else
         )
+        try:
+            self._wait_ready(timeout)
+        except BaseException:  # interrupted or failed: leave nothing running
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early; see {self.log}")
             try:
                 if httpx.get(self.url + self.ready_path, timeout=5).status_code < 500:
-                    return self
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        self.stop()
         raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s; see {self.log}")
 
     def pids(self) -> list[int]:

@@ -2,16 +2,15 @@
 
 Nothing of it is committed: ``ensure_installed`` makes ``bench/.peer-venv`` (git-ignored) and
 installs the pinned ``otterwiki`` and ``gunicorn`` from PyPI; ``load`` writes every generated
-revision as a git commit (``git fast-import``, in the order they were made) into a repository
-of its own, so page history is as long as Atrium's. Reading and writing are anonymous
-(``READ_ACCESS``/``WRITE_ACCESS = "ANONYMOUS"``, An Otter Wiki's default) and CSRF protection
-stays on: a save client fetches the editor once for its token, then posts saves.
+revision as a git commit (``git fast-import``, page by page, each page's revisions in order)
+into a repository of its own, so page history is as long as Atrium's. Reading and writing are
+anonymous (``READ_ACCESS``/``WRITE_ACCESS = "ANONYMOUS"``, An Otter Wiki's default) and CSRF
+protection stays on: a save client fetches the editor once for its token, then posts saves.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -58,19 +57,15 @@ def load(dataset: Dataset, target: Path) -> Path:
         ["git", "-C", str(repo), "fast-import", "--quiet"], stdin=subprocess.PIPE
     )
     assert importer.stdin is not None
-    with sqlite3.connect(dataset.data_dir / "atrium.sqlite3") as db:
-        rows = db.execute(
-            "SELECT p.slug, r.body, r.created_at, coalesce(r.author_id, 1) FROM revision r "
-            "JOIN page p ON p.id = r.page_id ORDER BY r.created_at, r.id"
+    for rev in dataset.revisions():  # page by page: each file's history in order
+        author = rev.author_id - 1
+        who = f"user{author} <user{author}@bench.invalid> {_stamp(rev.created_at)} +0000"
+        importer.stdin.write(
+            b"commit refs/heads/main\nauthor %s\ncommitter %s\n" % (who.encode(), who.encode())
         )
-        for slug, body, created_at, author in rows:
-            who = f"user{author - 1} <user{author - 1}@bench.invalid> {_stamp(created_at)} +0000"
-            importer.stdin.write(
-                b"commit refs/heads/main\nauthor %s\ncommitter %s\n" % (who.encode(), who.encode())
-            )
-            importer.stdin.write(_data(f"{slug}: bench revision"))
-            importer.stdin.write(b"M 644 inline %s.md\n" % slug.lower().encode())
-            importer.stdin.write(_data(body) + b"\n")
+        importer.stdin.write(_data(f"{rev.slug}: bench revision {rev.number}"))
+        importer.stdin.write(b"M 644 inline %s.md\n" % rev.slug.lower().encode())
+        importer.stdin.write(_data(rev.text) + b"\n")
     importer.stdin.close()
     if importer.wait() != 0:
         raise RuntimeError("git fast-import failed")
