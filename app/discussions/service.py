@@ -133,7 +133,6 @@ def _readable_threads(session: Session, user: User | None) -> ColumnElement[bool
     return col(Thread.page_id).in_(select(Page.id).where(view.readable(col(Page.slug))))
 
 
-
 def _check_body(session: Session, body: str) -> str:
     if not body.strip():
         raise Invalid("A comment cannot be empty.", field="body")
