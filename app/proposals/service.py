@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core.db import begin_write, settings_of
@@ -235,8 +236,23 @@ def _notify_opened(
         for c in changes:
             recipients |= notifications.watchers(session=session, page_id=c.page_id)
     recipients |= also or set()
-    page = pages.pages_by_id(session=session, ids=[changes[0].page_id]) if changes else {}
-    first = next(iter(page.values()), None)
+    changed = pages.pages_by_id(session=session, ids={c.page_id for c in changes})
+    if any(
+        access.access_for(session=session, user=None).is_restricted(pg.slug)
+        for pg in changed.values()
+    ):
+        # only those who may read every page it would change learn of it (the notification
+        # itself is checked against the first page only)
+        people = accounts.users_by_id(session=session, ids=recipients)
+        recipients = {
+            uid
+            for uid in recipients
+            if all(
+                access.access_for(session=session, user=people.get(uid)).can_read(pg.slug)
+                for pg in changed.values()
+            )
+        }
+    first = changed.get(changes[0].page_id) if changes else None
     notifications.proposal_opened(
         session=session,
         proposal_id=p.id or 0,

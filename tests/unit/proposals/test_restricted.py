@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.core.errors import NotFound
+from app.notifications import service as notifications
+from app.notifications.models import Notification, NotificationKind
 from app.proposals import service
 from app.proposals.models import Proposal, ProposalSource, Stance
 from app.proposals.schemas import ChangeCreate, ProposalCreate, ProposalUpdate, ResponseCreate
@@ -87,3 +89,35 @@ def test_lifting_the_restriction_shows_the_proposal_again(
     lift(session, "hr")
     view = service.get_proposal(session=session, proposal_id=p.id or 0, user=otto)
     assert view.proposal.title == "Add band two"
+
+
+def test_only_those_who_may_read_every_changed_page_are_asked(
+    session: Session, people: tuple[User, User]
+) -> None:
+    hanna, otto = people
+    handbook = make_page(session, slug="handbook", title="Handbook", body="Hello.\n")
+    bands = make_page(session, slug=SLUG, title="Salary bands", body="Band one.\n")
+    carol = make_user(session, username="carol", role=Role.editor)
+    for page in (handbook, bands):
+        for person in (otto, carol):
+            notifications.set_watch(
+                session=session, page_id=page.id or 0, user=person, watching=True
+            )
+    restrict(session, "hr", editors=[hanna, carol])
+    service.create_proposal(
+        session=session,
+        data=ProposalCreate(
+            title="Link the bands from the handbook",
+            source=ProposalSource.page_edit,
+            changes=[
+                ChangeCreate(slug="handbook", base=1, body="Hello. See the bands.\n"),
+                ChangeCreate(slug=SLUG, base=1, body="Band one, see the handbook.\n"),
+            ],
+        ),
+        author=hanna,
+    )
+    session.rollback()
+    asked = session.exec(
+        select(Notification.user_id).where(Notification.kind == NotificationKind.proposal)
+    ).all()
+    assert asked == [carol.id]
