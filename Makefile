@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := static/vendor/htmx.min.js
 
-.PHONY: run test test-soak install vendor lint typecheck pytest migrate seed clean bench bench-scaleout
+.PHONY: run test test-soak test-postgres install vendor lint typecheck pytest migrate seed clean bench bench-scaleout
 
 run: install vendor
 	$(BIN)/atrium migrate
@@ -47,6 +47,12 @@ pytest: install vendor
 # many clients, SIGKILL mid-write, full and read-only disks, API fuzzing: a few minutes
 test-soak: install vendor
 	$(BIN)/pytest -m soak
+
+# the scale-out path: the HTTP, browser, CLI and security tests again with PostgreSQL and its
+# search backend behind the `settings` fixture (unit tests run on both databases in `make test`
+# whenever ATRIUM_TEST_DATABASE_URL is set); needs ATRIUM_TEST_DATABASE_URL
+test-postgres: install vendor
+	ATRIUM_TEST_BACKEND=postgres $(BIN)/pytest -m "not soak" tests/http tests/browser tests/cli tests/security
 
 # issue #8: Atrium served as a user would, a static baseline and An Otter Wiki, one run.
 # Small data set by default (a few minutes); BENCH_SIZE=full for 10,000 pages. wrk comes

@@ -22,6 +22,9 @@ from tests import factories
 
 PASSWORD = factories.PASSWORD
 PG_URL = os.environ.get("ATRIUM_TEST_DATABASE_URL")
+# `make test-postgres`: tests that take the `settings` fixture (HTTP, browser, CLI, security)
+# run against PostgreSQL and its search backend instead of SQLite and Whoosh
+ON_POSTGRES = os.environ.get("ATRIUM_TEST_BACKEND") == "postgres"
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +36,29 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A fresh data dir and database at head: SQLite and Whoosh, or, when the whole suite runs
+    on the scale-out path (``ATRIUM_TEST_BACKEND=postgres``), a new PostgreSQL database with the
+    PostgreSQL search backend."""
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copy(migrated_template, data / "atrium.sqlite3")
+    url = scale_out_database(request)
+    if url is not None:
+        return Settings(
+            data_dir=data, secret_key="test-secret", database_url=url, search_backend="postgres"
+        )
+    shutil.copy(request.getfixturevalue("migrated_template"), data / "atrium.sqlite3")
     return Settings(data_dir=data, secret_key="test-secret")
+
+
+def scale_out_database(request: pytest.FixtureRequest) -> str | None:
+    """A new PostgreSQL database at head when the suite runs on PostgreSQL, else None."""
+    if not ON_POSTGRES:
+        return None
+    if not PG_URL:
+        raise pytest.UsageError("ATRIUM_TEST_BACKEND=postgres needs ATRIUM_TEST_DATABASE_URL")
+    url: str = request.getfixturevalue("pg_migrated")
+    return url
 
 
 @pytest.fixture
@@ -112,3 +133,18 @@ def _pg_database(template: str | None) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the scale-out path, run only the tests whose database comes from ``settings`` (or the
+    live server built on it): the others make their own SQLite data dir, already tested."""
+    if not ON_POSTGRES:
+        return
+    chosen: list[pytest.Item] = []
+    skipped: list[pytest.Item] = []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        (chosen if "settings" in names or "live_server" in names else skipped).append(item)
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = chosen

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_pl
 from app.accounts.models import Role
 from app.core.config import Settings
 from app.core.db import make_engine, migrate, open_session
+from tests.conftest import scale_out_database
 from tests.factories import PASSWORD, make_user
 
 CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
@@ -46,10 +47,18 @@ def live_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, live_server_env: dict[str, str]) -> Iterator[LiveServer]:
-    """A uvicorn server with a fresh data dir and two editors, alice and bob."""
+def live_server(
+    request: pytest.FixtureRequest, tmp_path: Path, live_server_env: dict[str, str]
+) -> Iterator[LiveServer]:
+    """A uvicorn server with a fresh data dir and two editors, alice and bob (on PostgreSQL
+    when the suite runs on the scale-out path)."""
     data = tmp_path / "data"
+    url = scale_out_database(request)
     settings = Settings(data_dir=data, secret_key="browser-test")
+    database: dict[str, str] = {}
+    if url is not None:
+        settings = settings.model_copy(update={"database_url": url, "search_backend": "postgres"})
+        database = {"ATRIUM_DATABASE_URL": url, "ATRIUM_SEARCH_BACKEND": "postgres"}
     migrate(settings)
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
@@ -62,6 +71,7 @@ def live_server(tmp_path: Path, live_server_env: dict[str, str]) -> Iterator[Liv
         "ATRIUM_DATA_DIR": str(data),
         "ATRIUM_SECRET_KEY": "browser-test",
         "ATRIUM_BASE_URL": f"http://127.0.0.1:{port}",
+        **database,
         **live_server_env,
     }
     proc = subprocess.Popen(
