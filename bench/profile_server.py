@@ -29,7 +29,8 @@ from bench.generate import LONG_HISTORY
 from bench.procs import Server, free_port
 from bench.server_bench import ATRIUM, PASSWORD, WORK, atrium, atrium_saves
 
-IDLE = ("select ", "wait ", "_wait_for_tstate_lock ", "poll ", "epoll")
+# a sample whose innermost function is one of these is a thread waiting, not working
+IDLE = {"select", "wait", "_wait_for_tstate_lock", "poll", "epoll"}
 
 
 def shares(raw: Path, top: int = 40) -> list[tuple[float, str]]:
@@ -41,7 +42,7 @@ def shares(raw: Path, top: int = 40) -> list[tuple[float, str]]:
         if not stack:
             continue
         frames = stack.split(";")
-        if frames[-1].startswith(IDLE):
+        if frames[-1].split(" (")[0].rsplit(".", 1)[-1] in IDLE:  # "Condition.wait (…)"
             continue
         total += int(count)
         for frame in {re.sub(r":\d+\)", ")", f) for f in frames}:
@@ -109,10 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(dataset.SIZES), default="small")
     parser.add_argument("--seconds", type=float, default=12)
+    parser.add_argument("--shares", type=Path, help="only print the shares of a raw profile")
     args = parser.parse_args()
+    if args.shares:
+        for share, frame in shares(args.shares, top=60):
+            print(f"  {share:5.1f}%  {frame}")
+        return
     ds = dataset.ensure(args.size)
     data = ds.copy_to(WORK / "profile")
     atrium("migrate", data_dir=data)
+    atrium("reindex", data_dir=data)  # else the indexer's catch-up fills the profile
     atrium("user", "add", "bench", "--role", "admin", "--password", PASSWORD, data_dir=data)
     token = atrium("token", "create", "bench", data_dir=data)[2].strip().splitlines()[-1]
     slugs = ds.slugs(200)
