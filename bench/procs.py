@@ -72,6 +72,8 @@ class Server:
     cwd: Path | None = None
     ready_path: str = "/"
     process: subprocess.Popen[bytes] | None = None
+    # servers whose CPU time counts as this one's (a proxy's upstreams)
+    upstreams: list[Server] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -116,8 +118,9 @@ class Server:
         return descendants(self.process.pid) if self.process else []
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the server's live processes."""
-        return sum(_cpu_seconds(pid) for pid in self.pids())
+        """CPU time (user + system) used so far by the server's processes and its upstreams'."""
+        own = sum(_cpu_seconds(pid) for pid in self.pids())
+        return own + sum(s.cpu_seconds() for s in self.upstreams)
 
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until the server is idle (it may still be working through a queue of requests

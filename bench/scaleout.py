@@ -151,6 +151,7 @@ http {{
         command=[ensure_nginx(), "-p", str(root), "-c", str(root / "nginx.conf")],
         port=port,
         log=WORK / "nginx.log",
+        upstreams=upstreams,  # CPU per request: the proxy's and the app servers'
     )
 
 
@@ -213,17 +214,6 @@ def measure(server: Server, label: str, paths: list[str], seconds: float) -> lis
     return runs
 
 
-def with_cpu(server: Server, upstreams: list[Server]) -> Server:
-    """Charge the upstreams' CPU time to ``server`` too (the proxy alone would hide it)."""
-    own = server.cpu_seconds
-
-    def total() -> float:
-        return own() + sum(s.cpu_seconds() for s in upstreams)
-
-    server.cpu_seconds = total  # type: ignore[method-assign]
-    return server
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Atrium scale-out benchmark (PostgreSQL)")
     parser.add_argument("--pages", type=int, default=1_000)
@@ -259,7 +249,7 @@ def main() -> None:
         results["sessions"] = check_sessions(a, b, meta["workshop"], slugs[-1])
         with nginx_server([a, b]) as proxy:
             label = f"nginx, 2 servers x {args.workers} workers"
-            runs += measure(with_cpu(proxy, [a, b]), label, paths, args.seconds)
+            runs += measure(proxy, label, paths, args.seconds)
     results["runs"] = [r.as_dict() for r in runs]
     results["load_avg_end"] = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
