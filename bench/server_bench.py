@@ -175,18 +175,23 @@ class Bench:
 
 def disk_figures(data: Path, meta: dict[str, int]) -> dict[str, float]:
     """Bytes on disk per revision: the whole database, the revision table alone (SQLite's
-    dbstat), and the raw text the generator wrote. Measured after ``atrium migrate`` and a
-    VACUUM, so a migration that re-encodes revisions is counted as stored, not as free pages."""
+    dbstat), the stored text column, and the raw text the generator wrote. Measured after
+    ``atrium migrate`` and a VACUUM, so a migration that re-encodes revisions is counted as
+    stored, not as free pages."""
     path = data / "atrium.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("VACUUM")
         table = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'revision'").fetchone()[0]
+        columns = {row[1] for row in db.execute("PRAGMA table_info(revision)")}
+        text = "encoded_body" if "encoded_body" in columns else "body"  # as stored, in bytes
+        stored = db.execute(f"SELECT sum(length(CAST({text} AS BLOB))) FROM revision").fetchone()
     database = sum(f.stat().st_size for f in data.glob("atrium.sqlite3*"))
     revisions = meta["revisions"]
     return {
         "database_bytes": database,
         "db_bytes_per_revision": database / revisions,
         "revision_table_bytes_per_revision": table / revisions,
+        "stored_body_bytes_per_revision": stored[0] / revisions,
         "raw_body_bytes_per_revision": meta["body_bytes"] / revisions,
     }
 
@@ -334,7 +339,8 @@ def table(results: dict[str, object]) -> str:
         lambda: f"peer peak RSS (KiB): {results['peer_rss_kib']}",
         lambda: (
             f"disk per revision: database {disk['db_bytes_per_revision']:.0f} bytes, revision "
-            f"table {disk['revision_table_bytes_per_revision']:.0f} bytes, raw text "
+            f"table {disk['revision_table_bytes_per_revision']:.0f} bytes, stored text "
+            f"{disk['stored_body_bytes_per_revision']:.0f} bytes, raw text "
             f"{disk['raw_body_bytes_per_revision']:.0f} bytes (table/raw "
             f"{disk['revision_table_bytes_per_revision'] / disk['raw_body_bytes_per_revision']:.3f}"
             ")"
