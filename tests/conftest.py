@@ -135,6 +135,16 @@ def _pg_database(template: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if ON_POSTGRES:
+        # At an app's shutdown the PostgreSQL pool sometimes leaves the search indexer's lock
+        # connection to the garbage collector (returned to the pool after Engine.dispose()):
+        # psycopg then warns from __del__, in whichever later test happens to collect it.
+        config.addinivalue_line(
+            "filterwarnings", "ignore:.* was deleted while still open:ResourceWarning"
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the scale-out path, run only the tests whose database comes from ``settings`` (or the
     live server built on it): the others make their own SQLite data dir, already tested."""
