@@ -35,7 +35,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segm
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.matching import FilterMatcher
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
-from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
@@ -404,19 +404,24 @@ class _Postings:
         self, searcher: Searcher, reader: Any, field: str, btext: bytes
     ) -> dict[int, float]:
         """Scores in one segment, deleted documents included."""
-        scorer = searcher.weighting.scorer(searcher, field, btext)
+        weighting = searcher.weighting
         ids, weights = self._decoded(reader, field, btext)
-        if isinstance(scorer, BM25FScorer):
+        if not searcher.schema[field].scorable:  # what WeightScorer gives
+            return dict(zip(ids, weights, strict=True))
+        if type(weighting) is BM25F:
+            # BM25FScorer's statistics without building one: its set-up looks the term up in
+            # every segment again (MultiReader.term_info), ~1 ms per term and segment
+            idf = searcher.idf(field, btext)
+            avgfl = searcher.avg_field_length(field) or 1
+            b = weighting._field_B.get(field, weighting.B)
+            k1 = weighting.K1
             lengths = self._field_lengths(reader, field)
-            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
             # the bm25() of whoosh.scoring, inlined, same operations in the same order
             return {
                 d: idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * lengths[d] / avgfl)))
                 for d, tf in zip(ids, weights, strict=True)
             }
-        if isinstance(scorer, WeightScorer):
-            return dict(zip(ids, weights, strict=True))
-        raise _Unsupported(type(scorer).__name__)  # pragma: no cover - another weighting
+        raise _Unsupported(type(weighting).__name__)  # pragma: no cover - another weighting
 
     def _decoded(self, reader: Any, field: str, btext: bytes) -> tuple[array[int], array[float]]:
         key = (_segment_key(reader), field, btext)
