@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
@@ -41,6 +42,18 @@ class EditConflict(Conflict):
             conflict=detail.model_dump(),
         )
         self.conflict = detail
+
+
+@dataclass
+class RenderBatch:
+    """Renders put off to the end of a bulk import's transaction (see ``finish_batch``).
+
+    ``pages``: pages whose current revision is rendered once at the end; ``slugs``: addresses
+    whose linking pages are re-rendered then (a page appeared there or took that title).
+    """
+
+    pages: dict[int, Page] = field(default_factory=dict)
+    slugs: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -440,12 +453,17 @@ def save_page(
     author: User | None,
     kind: RevisionKind | None = None,
     commit: bool = True,
+    batch: RenderBatch | None = None,
 ) -> SaveResult:
     """Create or update a page, merging concurrent non-overlapping edits; conflicts save nothing.
 
     With ``commit=False`` the save is one step of a larger use case (a decision applying a
     proposed change): the caller's transaction commits it, and a conflict rolls all of it back.
+    With a ``batch`` (bulk import, inside ``batch_step``) nothing is committed or rendered yet:
+    ``finish_batch`` renders every page of the batch once, when all of them exist.
     """
+    if batch is not None:
+        commit = False
     _check_slug(slug)
     _check_edit(session, edit)
     begin_write(session)
@@ -460,7 +478,7 @@ def save_page(
                 "Nothing was saved; copy your text and create the page again.",
                 slug=slug,
             )
-        return _create(session, slug, page, edit, author, kind, commit=commit)
+        return _create(session, slug, page, edit, author, kind, commit=commit, batch=batch)
 
     accounts.require(author, "page.edit")
     require_editable(session=session, slug=slug, user=author)
@@ -491,12 +509,63 @@ def save_page(
         summary=edit.summary or ("Merged with concurrent changes" if merged else ""),
         author=author,
     )
-    _store_render(session, page, rev)
-    if title != current.title:
-        _refresh_linkers(session, [rendering.slugify_title(title)], skip=page.id)
+    if batch is not None:
+        batch.pages[page.id or 0] = page
+        if title != current.title:
+            batch.slugs.add(rendering.slugify_title(title))
+    else:
+        _store_render(session, page, rev)
+        if title != current.title:
+            _refresh_linkers(session, [rendering.slugify_title(title)], skip=page.id)
     _discard_draft(session, author, slug)
     _finish(session, commit)
     return SaveResult(page=page, revision=rev, merged=merged)
+
+
+def start_batch(*, session: Session) -> RenderBatch:
+    """Open one write transaction for several saves whose renders wait for ``finish_batch``."""
+    begin_write(session)
+    return RenderBatch()
+
+
+@contextmanager
+def batch_step(*, session: Session, batch: RenderBatch) -> Iterator[None]:
+    """One save of a batch in a savepoint: if it fails, none of it stays (the batch goes on)."""
+    pages, slugs = dict(batch.pages), set(batch.slugs)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        batch.pages, batch.slugs = pages, slugs
+        raise
+
+
+def finish_batch(*, session: Session, batch: RenderBatch) -> None:
+    """Render each page of the batch, and each page linking into it, once; then commit.
+
+    Wikilinks resolve against every page of the batch, which all exist by now; this gives the
+    same renders and links as saving the pages one by one, where each new page re-renders the
+    pages already linking to it.
+    """
+    session.flush()
+    if batch.slugs:
+        linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(batch.slugs))
+        for page in session.exec(
+            select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
+        ).all():
+            batch.pages.setdefault(page.id or 0, page)
+    heads = {
+        r.page_id: r
+        for r in session.exec(
+            select(Revision)
+            .join(Page, col(Page.id) == Revision.page_id)
+            .where(col(Page.id).in_(batch.pages), Revision.number == Page.head)
+        )
+    }
+    for page_id, page in sorted(batch.pages.items()):
+        if not page.is_deleted:
+            _store_render(session, page, heads[page_id])
+    session.commit()
 
 
 def _finish(session: Session, commit: bool) -> None:
@@ -558,6 +627,7 @@ def _create(
     kind: RevisionKind | None,
     *,
     commit: bool = True,
+    batch: RenderBatch | None = None,
 ) -> SaveResult:
     if session.get(PageRedirect, slug) is not None:
         # the address becomes a real page again; the old redirect would shadow it
@@ -579,8 +649,12 @@ def _create(
         summary=edit.summary,
         author=author,
     )
-    _store_render(session, page, rev)
-    _refresh_linkers(session, {slug, rendering.slugify_title(edit.title)}, skip=page.id)
+    if batch is not None:
+        batch.pages[page.id or 0] = page
+        batch.slugs |= {slug, rendering.slugify_title(edit.title)}
+    else:
+        _store_render(session, page, rev)
+        _refresh_linkers(session, {slug, rendering.slugify_title(edit.title)}, skip=page.id)
     _discard_draft(session, author, slug)
     _finish(session, commit)
     return SaveResult(page=page, revision=rev, merged=False)

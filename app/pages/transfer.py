@@ -20,10 +20,18 @@ from app.core.errors import DomainError, Invalid
 from app.pages import rendering
 from app.pages.models import Page, Revision, RevisionKind
 from app.pages.schemas import PageEdit
-from app.pages.service import find_page, save_page
+from app.pages.service import (
+    RenderBatch,
+    batch_step,
+    find_page,
+    finish_batch,
+    save_page,
+    start_batch,
+)
 
 Progress = Callable[[str], None]
 ATTACHMENTS_SUFFIX = ".attachments"
+BATCH_SIZE = 250  # pages per transaction; each is rendered once, at the end of its batch
 
 
 @dataclass
@@ -69,33 +77,75 @@ def import_directory(
     directory: Path,
     author: User | None,
     progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
-    """Import every markdown file; only pages whose content changed get a new revision."""
+    """Import every markdown file; only pages whose content changed get a new revision.
+
+    Pages are saved ``batch_size`` at a time in one transaction, rendered once at its end (so
+    links between pages of a batch resolve whichever comes first); a page that fails leaves
+    nothing behind and the others go on. Attachments follow once their page is committed.
+    """
     report = ImportReport()
-    for path in markdown_files(directory):
+    paths = markdown_files(directory)
+    for start in range(0, len(paths), max(1, batch_size)):
+        _import_batch(
+            session, directory, paths[start : start + batch_size], author, report, progress
+        )
+    return report
+
+
+def _import_batch(
+    session: Session,
+    directory: Path,
+    paths: list[Path],
+    author: User | None,
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
+    batch: RenderBatch = start_batch(session=session)
+    saved: list[tuple[str, Path, bool, bool]] = []  # slug, file, created, changed
+    for path in paths:
         slug = path.relative_to(directory).with_suffix("").as_posix()
         try:
             slug, edit = parse_file(path, directory)
-            page = find_page(session=session, slug=slug, include_deleted=True)
-            edit.base = page.head if page is not None and not page.is_deleted else 0
-            edit.summary = f"Imported from {path.name}"
-            result = save_page(
-                session=session, slug=slug, edit=edit, author=author, kind=RevisionKind.import_
-            )
-            added = _import_attachments(session, slug, attachments_dir(path), author)
-            report.files += added
-            if result.revision is None and not added:
-                report.unchanged.append(slug)
-            elif page is None:
-                report.created.append(slug)
-            else:
-                report.updated.append(slug)
+            with batch_step(session=session, batch=batch):
+                page = find_page(session=session, slug=slug, include_deleted=True)
+                edit.base = page.head if page is not None and not page.is_deleted else 0
+                edit.summary = f"Imported from {path.name}"
+                result = save_page(
+                    session=session,
+                    slug=slug,
+                    edit=edit,
+                    author=author,
+                    kind=RevisionKind.import_,
+                    batch=batch,
+                )
+            saved.append((slug, path, page is None, result.revision is not None))
         except (DomainError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            session.rollback()
             report.failed[slug] = str(exc)
         if progress is not None:
             progress(slug)
-    return report
+    try:
+        finish_batch(session=session, batch=batch)
+    except (DomainError, ValueError) as exc:
+        session.rollback()
+        for slug, *_ in saved:
+            report.failed[slug] = f"its batch of pages failed: {exc}"
+        return
+    for slug, path, created, changed in saved:
+        try:
+            added = _import_attachments(session, slug, attachments_dir(path), author)
+        except (DomainError, ValueError) as exc:
+            session.rollback()
+            report.failed[slug] = str(exc)
+            continue
+        report.files += added
+        if not changed and not added:
+            report.unchanged.append(slug)
+        elif created:
+            report.created.append(slug)
+        else:
+            report.updated.append(slug)
 
 
 def _import_attachments(session: Session, slug: str, folder: Path, author: User | None) -> int:

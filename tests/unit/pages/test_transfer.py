@@ -1,0 +1,132 @@
+"""Import in batches: links between the pages of an import, and failures leaving nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.core.errors import Invalid
+from app.notifications import service as notifications
+from app.pages import service, transfer
+from app.pages.models import Page, PageLink, RenderedRevision, Revision
+from app.search.models import OutboxEvent
+
+
+def _write(root: Path, slug: str, title: str, body: str) -> None:
+    path = root.joinpath(*slug.split("/")).with_suffix(".md")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\ntitle: {title}\n---\n\n{body}\n", encoding="utf-8")
+
+
+def _link(slug: str, text: str) -> str:
+    return f'<a class="wikilink" href="/wiki/{slug}" rel="noopener noreferrer nofollow">{text}</a>'
+
+
+def _html(session: Session, slug: str) -> str:
+    page = service.find_page(session=session, slug=slug)
+    assert page is not None
+    rev = service.current_revision(session=session, page=page)
+    cached = session.get(RenderedRevision, rev.id)
+    assert cached is not None
+    return cached.html
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 250])
+def test_links_in_both_directions_resolve_whichever_page_comes_first(
+    session: Session, editor: User, tmp_path: Path, batch_size: int
+) -> None:
+    src = tmp_path / "src"
+    # a links to b and c by title before they exist; c links back to a by title, b by address
+    _write(src, "a", "Alpha Page", "See [[Bravo Page]] and [[Charlie]].")
+    _write(src, "b", "Bravo Page", "Back to [[a]].")
+    _write(src, "c", "Charlie", "Up to [[Alpha Page]], over to [[b]], and [[Nowhere]].")
+    report = transfer.import_directory(
+        session=session, directory=src, author=editor, batch_size=batch_size
+    )
+    assert report.created == ["a", "b", "c"]
+    assert not report.failed
+    a, b, c = (_html(session, s) for s in ("a", "b", "c"))
+    assert _link("b", "Bravo Page") in a
+    assert _link("c", "Charlie") in a
+    assert _link("a", "a") in b
+    assert _link("a", "Alpha Page") in c
+    assert _link("b", "b") in c
+    assert '<a class="wikilink missing" href="/edit/nowhere?title=Nowhere"' in c
+    assert "wikilink missing" not in a + b
+    links = session.exec(
+        select(Page.slug, PageLink.target_slug).join(Page, col(Page.id) == PageLink.source_id)
+    ).all()
+    assert sorted(links) == [
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "a"),
+        ("c", "a"),
+        ("c", "b"),
+        ("c", "nowhere"),
+    ]
+    # importing the same files again changes nothing
+    again = transfer.import_directory(session=session, directory=src, author=editor)
+    assert again.unchanged == ["a", "b", "c"]
+    assert len(session.exec(select(Revision)).all()) == 3
+
+
+def test_a_later_batch_re_renders_the_pages_of_an_earlier_one_linking_to_it(
+    session: Session, editor: User, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    _write(src, "a", "Alpha", "See [[Zulu]].")
+    _write(src, "z", "Zulu", "The end.")
+    transfer.import_directory(session=session, directory=src, author=editor, batch_size=1)
+    assert _link("z", "Zulu") in _html(session, "a")
+
+
+def test_a_failing_page_leaves_nothing_and_the_batch_goes_on(
+    session: Session, editor: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    _write(src, "a", "Alpha", "See [[b]].")
+    _write(src, "b", "Bravo", "Fails after its page and revision were written.")
+    _write(src, "c", "Charlie", "See [[a]].")
+    real = notifications.page_edited
+
+    def failing(**kw: object) -> None:
+        if kw["slug"] == "b":
+            raise Invalid("boom")
+        real(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(notifications, "page_edited", failing)
+    report = transfer.import_directory(session=session, directory=src, author=editor)
+    assert report.created == ["a", "c"]
+    assert report.failed == {"b": "boom"}
+    slugs = session.exec(select(Page.slug)).all()
+    assert sorted(slugs) == ["a", "c"]
+    assert len(session.exec(select(Revision)).all()) == 2
+    outbox = session.exec(select(OutboxEvent).where(OutboxEvent.kind == "page")).all()
+    assert len(outbox) == 2
+    assert "wikilink missing" in _html(session, "a")  # b does not exist
+    assert _link("a", "a") in _html(session, "c")
+
+
+def test_a_failing_batch_leaves_none_of_its_pages(
+    session: Session, editor: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    for slug in ("a", "b", "c", "d"):
+        _write(src, slug, slug.upper(), f"Page {slug}.")
+    real = service._store_render
+
+    def failing(session: Session, page: Page, revision: Revision) -> None:
+        if page.slug == "d":
+            raise ValueError("render failed")
+        real(session, page, revision)
+
+    monkeypatch.setattr(service, "_store_render", failing)
+    report = transfer.import_directory(session=session, directory=src, author=editor, batch_size=2)
+    assert report.created == ["a", "b"]
+    assert sorted(report.failed) == ["c", "d"]
+    assert sorted(session.exec(select(Page.slug)).all()) == ["a", "b"]
+    assert len(session.exec(select(Revision)).all()) == 2
+    assert len(session.exec(select(RenderedRevision)).all()) == 2
