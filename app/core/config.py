@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default=None, description="Secure cookies; default: on when the request is HTTPS"
     )
     render_cache_size: int = Field(default=512, description="rendered revisions kept in memory")
+    template_reload: bool = Field(
+        default=False,
+        description="look for changed template files at every render (for template work; "
+        "off, each template is read once per process)",
+    )
     search_backend: Literal["whoosh", "postgres"] = Field(
         default="whoosh",
         description="full-text search backend: whoosh (index in the data dir) or postgres "

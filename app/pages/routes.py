@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import service as accounts
 from app.core.deps import OptionalUser, SessionDep
-from app.core.errors import Invalid, TooLarge
+from app.core.errors import Invalid, NotFound, TooLarge
 from app.core.templating import redirect, render
 from app.decisions import service as decisions
 from app.discussions import routes as discussion_routes
@@ -60,13 +60,13 @@ def view(
     merged: bool = False,
 ) -> Response:
     # a page hidden from this user is missing, exactly as one that does not exist
-    page = service.find_readable_page(session=session, slug=slug, user=user, include_deleted=True)
-    if page is None:
+    try:
+        page = service.get_page(session=session, slug=slug, user=user, include_deleted=True)
+    except NotFound:
         target = service.find_redirect(session=session, slug=slug, user=user)
         if target is not None:
             return RedirectResponse(f"/wiki/{target}?from={slug}", status_code=301)
         return _missing(request, session, slug, user)
-    page = service.get_page(session=session, slug=slug, user=user, include_deleted=True)
     number = rev or page.head
     revision = service.get_revision(session=session, page=page, number=number)
     rendered = service.render_revision(session=session, revision=revision)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal_column, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from app.access import service as access
@@ -57,36 +61,71 @@ def breadcrumbs(*, session: Session, slug: str, user: User | None = None) -> lis
     ]
 
 
+class _strpos(FunctionElement[int]):
+    """1-based position of a substring, 0 when absent (SQLite ``instr``, PG ``strpos``)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "strpos"
+
+
+@compiles(_strpos)
+def _strpos_default(element: _strpos, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_strpos, "sqlite")
+def _strpos_sqlite(element: _strpos, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+def _int(value: int) -> ColumnElement[int]:
+    # inlined, not bound: PostgreSQL matches the selected and the grouped expression only when
+    # they are the same text, and each bound parameter would get its own placeholder
+    return literal_column(str(int(value)), Integer)
+
+
+_SLASH = literal_column("'/'", String)
+
+
+def _first_segment(text: ColumnElement[str]) -> tuple[ColumnElement[str], ColumnElement[int]]:
+    """``text`` up to its first '/' (all of it when there is none), and that '/''s position."""
+    cut = _strpos(text, _SLASH)
+    return case((cut == _int(0), text), else_=func.substr(text, _int(1), cut - _int(1))), cut
+
+
 def tree_children(*, session: Session, prefix: str, user: User | None) -> list[TreeNode]:
     """The direct children of a tree level ("" for the top), with how many children each has."""
     accounts.require(user, "page.read")
     prefix = prefix.strip("/")
     view = access.access_for(session=session, user=user)
-    stmt = select(Page.slug, Page.title).where(
-        col(Page.deleted_at).is_(None), view.readable(col(Page.slug))
+    # grouped in SQL by the next segment of the slug, so a view reads one row per shown node
+    # rather than every page below the level (the top level is the whole wiki)
+    slug = col(Page.slug)
+    rest = cast(ColumnElement[str], func.substr(slug, _int(len(prefix) + 2)) if prefix else slug)
+    child, cut = _first_segment(rest)
+    grandchild, _ = _first_segment(func.substr(rest, cut + _int(1)))
+    is_child = cut == _int(0)
+    stmt = (
+        select(
+            child.label("child"),
+            func.max(case((is_child, col(Page.title)))),
+            func.count(case((~is_child, grandchild)).distinct()),
+        )
+        .where(col(Page.deleted_at).is_(None), view.readable(slug))
+        .group_by(child)
     )
     if prefix:
-        stmt = stmt.where(col(Page.slug).startswith(prefix + "/"))
-    depth = prefix.count("/") + 1 if prefix else 0
-    nodes: dict[str, dict[str, object]] = {}
-    for slug, title in session.exec(stmt):
-        parts = slug.split("/")
-        child = "/".join(parts[: depth + 1])
-        node = nodes.setdefault(
-            child, {"title": humanize(parts[depth]), "exists": False, "grandchildren": set()}
-        )
-        if slug == child:
-            node["title"], node["exists"] = title, True
-        else:
-            node["grandchildren"].add(parts[depth + 1])  # type: ignore[attr-defined]
+        stmt = stmt.where(slug.startswith(prefix + "/", autoescape=True))
+    base = prefix + "/" if prefix else ""
     out = [
         TreeNode(
-            slug=slug,
-            title=str(n["title"]),
-            exists=bool(n["exists"]),
-            children=len(n["grandchildren"]),  # type: ignore[arg-type]
+            slug=base + segment,
+            title=title if title is not None else humanize(segment),
+            exists=title is not None,
+            children=count,
         )
-        for slug, n in nodes.items()
+        for segment, title, count in session.exec(stmt)
     ]
     # sections with subpages first, then pages, each alphabetically; home always leads
     return sorted(out, key=lambda n: (n.slug != "home", n.children == 0, n.title.lower()))
@@ -101,13 +140,15 @@ def backlinks(*, session: Session, slug: str, user: User | None) -> list[Page]:
     view = access.access_for(session=session, user=user)
     if not view.can_read(slug):
         return []
-    targets = {slug}
-    page = session.exec(select(Page).where(Page.slug == slug)).first()
-    if page is not None:
-        targets |= set(
-            session.exec(select(PageRedirect.old_slug).where(PageRedirect.page_id == page.id))
-        )
-    linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(targets))
+    # one statement: the page's old addresses are a subquery, not two lookups first
+    old_slugs = (
+        select(PageRedirect.old_slug)
+        .join(Page, col(Page.id) == PageRedirect.page_id)
+        .where(Page.slug == slug)
+    )
+    linking = select(PageLink.source_id).where(
+        or_(col(PageLink.target_slug) == slug, col(PageLink.target_slug).in_(old_slugs))
+    )
     return list(
         session.exec(
             select(Page)
