@@ -184,40 +184,50 @@ def current_revision(*, session: Session, page: Page) -> Revision:
 # --- rendering with the per-revision cache ----------------------------------------------------
 
 
-def _resolver(session: Session) -> rendering.Resolver:
+def _resolver(session: Session, *, preload: bool = False) -> rendering.Resolver:
     """Wikilink targets to pages; the same for every reader, as renders are cached.
 
     So that a render tells nobody about a restricted page: a title never resolves to a page
     in a restricted subtree, and a link whose address lies in one always looks like a link to
     an existing page (whether it exists there is for those who may read it to find out).
+
+    ``preload``: read every candidate page once now instead of querying per render (for many
+    renders in one transaction that adds no pages meanwhile, as at the end of an import batch).
     """
     restricted = access.access_for(session=session, user=None).roots
+    anyone = access.Access(user_id=None, is_admin=False, roots=restricted)
+    live = (col(Page.deleted_at).is_(None), anyone.readable(col(Page.slug)))
+    candidates = select(Page.slug, Page.title).where(*live)
+
+    def lookup(lowered: set[str], slugs: set[str]) -> tuple[list[tuple[str, str]], set[str]]:
+        rows = session.exec(
+            candidates.where(or_(func.lower(Page.title).in_(lowered), col(Page.slug).in_(slugs)))
+        ).all()
+        redirects = select(PageRedirect.old_slug).where(col(PageRedirect.old_slug).in_(slugs))
+        return [(slug, title) for slug, title in rows], set(session.exec(redirects).all())
+
+    if preload:
+        # the database's lower(), as in the query above (SQLite's lowers ASCII letters only)
+        every = session.exec(select(Page.slug, Page.title, func.lower(Page.title)).where(*live))
+        by_lower: dict[str, list[tuple[str, str]]] = {}
+        by_slug: dict[str, tuple[str, str]] = {}
+        for slug_, title_, lower in every:
+            by_lower.setdefault(lower, []).append((slug_, title_))
+            by_slug[slug_] = (slug_, title_)
+        moved = set(session.exec(select(PageRedirect.old_slug)).all())
+
+        def lookup(lowered: set[str], slugs: set[str]) -> tuple[list[tuple[str, str]], set[str]]:
+            found = {row for key in lowered for row in by_lower.get(key, ())}
+            found |= {by_slug[s] for s in slugs if s in by_slug}
+            return sorted(found), slugs & moved
 
     def resolve(targets: set[str]) -> dict[str, rendering.LinkTarget]:
         if not targets:
             return {}
         by_slug = {t: rendering.slugify_title(t) for t in targets}
-        lowered = {t.lower() for t in targets}
-        anyone = access.Access(user_id=None, is_admin=False, roots=restricted)
-        rows = session.exec(
-            select(Page.slug, Page.title).where(
-                col(Page.deleted_at).is_(None),
-                anyone.readable(col(Page.slug)),
-                or_(
-                    func.lower(Page.title).in_(lowered),
-                    col(Page.slug).in_(set(by_slug.values())),
-                ),
-            )
-        ).all()
+        rows, redirects = lookup({t.lower() for t in targets}, set(by_slug.values()))
         titles = {title.lower(): (slug, title) for slug, title in rows}
         slugs = dict(rows)
-        redirects = set(
-            session.exec(
-                select(PageRedirect.old_slug).where(
-                    col(PageRedirect.old_slug).in_(set(by_slug.values()))
-                )
-            ).all()
-        )
         out: dict[str, rendering.LinkTarget] = {}
         for target, slug in by_slug.items():
             if target.lower() in titles:
@@ -258,14 +268,22 @@ def render_preview(
     return rendering.render(body, resolve=_resolver(session), attachments=files)
 
 
-def _store_render(session: Session, page: Page, revision: Revision) -> None:
+def _store_render(
+    session: Session, page: Page, revision: Revision, *, resolve: rendering.Resolver | None = None
+) -> None:
     """Render the current revision, cache its HTML and record its outgoing links."""
     session.flush()
     out = rendering.render(
-        revision.body, resolve=_resolver(session), attachments=rendering.attachments_url(page.slug)
+        revision.body,
+        resolve=resolve or _resolver(session),
+        attachments=rendering.attachments_url(page.slug),
     )
     session.merge(RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc))
-    session.execute(delete(PageLink).where(col(PageLink.source_id) == page.id))
+    # "fetch": matching the rows to the session's objects by key, not by scanning them all
+    session.execute(
+        delete(PageLink).where(col(PageLink.source_id) == page.id),
+        execution_options={"synchronize_session": "fetch"},
+    )
     for slug in dict.fromkeys(out.links):
         if slug != page.slug:
             session.add(PageLink(source_id=page.id or 0, target_slug=slug))
@@ -562,9 +580,10 @@ def finish_batch(*, session: Session, batch: RenderBatch) -> None:
             .where(col(Page.id).in_(batch.pages), Revision.number == Page.head)
         )
     }
+    resolve = _resolver(session, preload=True)
     for page_id, page in sorted(batch.pages.items()):
         if not page.is_deleted:
-            _store_render(session, page, heads[page_id])
+            _store_render(session, page, heads[page_id], resolve=resolve)
     session.commit()
 
 

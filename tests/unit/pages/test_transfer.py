@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -118,10 +119,10 @@ def test_a_failing_batch_leaves_none_of_its_pages(
         _write(src, slug, slug.upper(), f"Page {slug}.")
     real = service._store_render
 
-    def failing(session: Session, page: Page, revision: Revision) -> None:
+    def failing(session: Session, page: Page, revision: Revision, **kw: Any) -> None:
         if page.slug == "d":
             raise ValueError("render failed")
-        real(session, page, revision)
+        real(session, page, revision, **kw)
 
     monkeypatch.setattr(service, "_store_render", failing)
     report = transfer.import_directory(session=session, directory=src, author=editor, batch_size=2)
