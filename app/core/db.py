@@ -101,6 +101,12 @@ def begin_write(session: Session) -> None:
     session.info[_WRITING] = session.get_transaction()
 
 
+def is_writing(session: Session) -> bool:
+    """Whether the session is inside a write transaction that :func:`begin_write` started."""
+    current = session.get_transaction()
+    return current is not None and session.info.get(_WRITING) is current
+
+
 def is_sqlite(session: Session) -> bool:
     """Whether the session talks to SQLite."""
     bind = session.get_bind()

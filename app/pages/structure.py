@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -14,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.access import service as access
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.core.db import is_writing
 from app.pages.models import Page, PageLink, PageRedirect, Revision
 from app.pages.schemas import TreeNode, WantedPage
 
@@ -94,11 +97,53 @@ def _first_segment(text: ColumnElement[str]) -> tuple[ColumnElement[str], Column
     return case((cut == _int(0), text), else_=func.substr(text, _int(1), cut - _int(1))), cut
 
 
+# Tree levels per process, keyed by the database, the level and the subtrees hidden from the
+# reader, stored with the tree's version in the database. Every change to the tree (create, a
+# new title, move, delete, undelete, import) adds a revision and stamps the page's updated_at,
+# and revisions are never deleted: the newest of both names the tree's state. Reading them per
+# request (two index lookups) keeps every process and server correct with no message between them.
+_TreeKey = tuple[str, str, tuple[str, ...]]
+_tree_cache: OrderedDict[_TreeKey, tuple[tuple[object, ...], list[TreeNode]]] = OrderedDict()
+_TREE_CACHE_SIZE = 256
+_tree_lock = threading.Lock()
+
+
+def _tree_version(session: Session) -> tuple[object, ...]:
+    """The tree's version: the newest revision id and page change."""
+    row = session.exec(
+        select(
+            select(func.max(Revision.id)).scalar_subquery(),
+            select(func.max(Page.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
+
+
 def tree_children(*, session: Session, prefix: str, user: User | None) -> list[TreeNode]:
     """The direct children of a tree level ("" for the top), with how many children each has."""
     accounts.require(user, "page.read")
     prefix = prefix.strip("/")
     view = access.access_for(session=session, user=user)
+    if is_writing(session):
+        # uncommitted changes may yet roll back (and SQLite then reuses their revision ids)
+        return _tree_level(session=session, prefix=prefix, view=view)
+    key = (str(session.get_bind().engine.url), prefix, tuple(sorted(view.hidden_roots)))
+    version = _tree_version(session)
+    with _tree_lock:
+        found = _tree_cache.get(key)
+        if found is not None and found[0] == version:
+            _tree_cache.move_to_end(key)
+            return list(found[1])
+    nodes = _tree_level(session=session, prefix=prefix, view=view)
+    with _tree_lock:
+        _tree_cache[key] = (version, nodes)
+        _tree_cache.move_to_end(key)
+        while len(_tree_cache) > _TREE_CACHE_SIZE:
+            _tree_cache.popitem(last=False)
+    return list(nodes)
+
+
+def _tree_level(*, session: Session, prefix: str, view: access.Access) -> list[TreeNode]:
     # grouped in SQL by the next segment of the slug, so a view reads one row per shown node
     # rather than every page below the level (the top level is the whole wiki)
     slug = col(Page.slug)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.core.config import Settings
+from app.core.db import make_engine, open_session
 from app.pages import service, structure
 from app.pages.schemas import TreeNode
 from tests.factories import make_page
@@ -74,3 +76,28 @@ def test_titles_and_order(session: Session, editor: User) -> None:
     assert structure.tree_children(session=session, prefix="/q-r/", user=editor) == [
         TreeNode(slug="q-r/s", title="S page", exists=True, children=0)
     ]
+
+
+def test_a_change_made_elsewhere_shows_at_once(
+    settings: Settings, session: Session, editor: User
+) -> None:
+    """The cached levels follow the database, not this process: another engine (as another
+    worker or server would) creates, moves and deletes, and each next view sees it."""
+    make_page(session, slug="a/one", title="One", body="x", author=editor)
+    session.commit()
+    assert _level(session, "a", editor) == [("a/one", True, 0)]
+    session.commit()
+    other_engine = make_engine(settings)
+    try:
+        with open_session(other_engine, settings) as other:
+            author = other.get(User, editor.id)
+            make_page(other, slug="a/two", title="Two", body="x", author=author)
+            assert _level(session, "a", editor) == [("a/one", True, 0), ("a/two", True, 0)]
+            session.commit()
+            service.move_page(session=other, slug="a/two", new_slug="a/one/two", author=author)
+            assert _level(session, "a", editor) == [("a/one", True, 1)]
+            session.commit()
+            service.delete_page(session=other, slug="a/one/two", author=author)
+            assert _level(session, "a", editor) == [("a/one", True, 0)]
+    finally:
+        other_engine.dispose()
