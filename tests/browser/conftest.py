@@ -38,6 +38,7 @@ def _free_port() -> int:
 class LiveServer:
     url: str
     data_dir: Path
+    settings: Settings  # what the server runs with: seed data through these, not a new SQLite
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def live_server(
         proc.kill()
         pytest.fail("the server did not start")
     try:
-        yield LiveServer(url=url, data_dir=data)
+        yield LiveServer(url=url, data_dir=data, settings=settings)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

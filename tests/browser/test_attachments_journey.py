@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, expect
 
 from app.accounts import service as accounts
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_page
@@ -61,7 +60,7 @@ DROP_FILE = """
 
 
 def _seed(server: LiveServer) -> None:
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         alice = accounts.get_user(session=session, username="alice")

@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from app.decisions import service
 from app.decisions.schemas import DecisionCreate, OptionIn, PageLinkIn
@@ -30,7 +29,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _seed(server: LiveServer) -> None:
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         fran = make_user(session, username="fran", role=Role.facilitator)

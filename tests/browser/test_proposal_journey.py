@@ -37,7 +37,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _settings(server: LiveServer) -> Settings:
-    return Settings(data_dir=server.data_dir, secret_key="browser-test")
+    return server.settings
 
 
 def _seed(server: LiveServer) -> None:

@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from app.pages import service as pages
 from app.pages.schemas import PageEdit
@@ -31,7 +30,7 @@ def _shot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def server(live_server: LiveServer) -> LiveServer:
-    settings = Settings(data_dir=live_server.data_dir, secret_key="browser-test")
+    settings = live_server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         make_user(session, username="ada", role=Role.admin)

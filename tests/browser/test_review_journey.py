@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.accounts import service as accounts
-from app.core.config import Settings
 from app.core.db import begin_write, make_engine, open_session
 from app.pages import service as pages
 from app.reviews import reminders, service
@@ -41,7 +40,7 @@ def _shot(target: Page | Locator, name: str, *, full_page: bool = True) -> None:
 def _seed_and_check(server: LiveServer) -> int:
     """Alice owns a page whose review date passed (written directly: the UI refuses past
     dates), plus two pages due later; then the periodic check runs once."""
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         alice = accounts.get_user(session=session, username="alice")

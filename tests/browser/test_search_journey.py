@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_page
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_type_in_the_header_box_and_open_a_result(
     browser: Browser, live_server: LiveServer
 ) -> None:
-    settings = Settings(data_dir=live_server.data_dir, secret_key="browser-test")
+    settings = live_server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         make_page(session, slug="home", title="Home", body="Welcome.\n")

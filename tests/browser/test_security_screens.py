@@ -8,7 +8,6 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_user
@@ -38,7 +37,7 @@ def test_throttled_sign_in_says_when_to_try_again(
 
 
 def test_admin_reads_and_filters_the_audit_log(browser: Browser, live_server: LiveServer) -> None:
-    settings = Settings(data_dir=live_server.data_dir, secret_key="browser-test")
+    settings = live_server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         make_user(session, username="root", role=Role.admin)

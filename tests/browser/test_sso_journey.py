@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_user
@@ -72,7 +71,7 @@ def test_refusal_at_the_provider_is_shown_on_the_sign_in_page(
 
 
 def test_admin_sees_single_sign_on_accounts(browser: Browser, live_server: LiveServer) -> None:
-    settings = Settings(data_dir=live_server.data_dir, secret_key="browser-test")
+    settings = live_server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         make_user(session, username="root", role=Role.admin)

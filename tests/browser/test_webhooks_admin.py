@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_user
@@ -36,7 +35,7 @@ def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> L
     monkeypatch.setenv("ATRIUM_WEBHOOK_BACKOFF_SECONDS", "[0.3]")
     monkeypatch.setenv("ATRIUM_WEBHOOK_MAX_ATTEMPTS", "3")
     live: LiveServer = request.getfixturevalue("live_server")
-    settings = Settings(data_dir=live.data_dir, secret_key="browser-test")
+    settings = live.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         make_user(session, username="ada", role=Role.admin)

@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.accounts.models import Role
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from tests.browser.conftest import LiveServer, new_page
 from tests.factories import make_page, make_user
@@ -22,7 +21,7 @@ FOLLOW = 3_000  # ms: the room polls every 1.5 s, so everyone follows within abo
 
 
 def _seed(server: LiveServer) -> None:
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as session:
         fran = make_user(session, username="fran", role=Role.facilitator)

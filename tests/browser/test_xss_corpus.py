@@ -41,7 +41,6 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.accounts.schemas import UserCreate
 from app.attachments import service as attachments
-from app.core.config import Settings
 from app.core.db import make_engine, open_session
 from app.decisions import service as decisions
 from app.decisions.schemas import DecisionCreate, OptionIn
@@ -187,7 +186,7 @@ def _png() -> bytes:
 def _seed(server: LiveServer) -> Seeded:
     """Payloads in every field, through the services (as the HTML forms and the API would)."""
     seeded = Seeded()
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as s:
         root = make_user(s, username="root", role=Role.admin)
@@ -541,7 +540,7 @@ def _browse(browser: Browser, server: LiveServer, seeded: Seeded) -> Findings:
 
 def _close_workshop(server: LiveServer, seeded: Seeded) -> str:
     """Close the workshop (as its facilitator); the slug of the summary page it wrote."""
-    settings = Settings(data_dir=server.data_dir, secret_key="browser-test")
+    settings = server.settings
     engine = make_engine(settings)
     with open_session(engine, settings) as s:
         root = accounts.get_user(session=s, username="root")
