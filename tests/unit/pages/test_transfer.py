@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from app.accounts.models import User
+from app.access import manage
+from app.access.schemas import RestrictionCreate
+from app.accounts.models import Role, User
 from app.core.errors import Invalid
 from app.notifications import service as notifications
 from app.pages import service, transfer
 from app.pages.models import Page, PageLink, RenderedRevision, Revision
 from app.search.models import OutboxEvent
+from tests.factories import make_user
 
 
 def _write(root: Path, slug: str, title: str, body: str) -> None:
@@ -131,3 +134,20 @@ def test_a_failing_batch_leaves_none_of_its_pages(
     assert sorted(session.exec(select(Page.slug)).all()) == ["a", "b"]
     assert len(session.exec(select(Revision)).all()) == 2
     assert len(session.exec(select(RenderedRevision)).all()) == 2
+
+
+def test_imported_links_into_a_restricted_subtree_tell_nothing(
+    session: Session, tmp_path: Path
+) -> None:
+    root = make_user(session, username="root", role=Role.admin)
+    manage.create_restriction(session=session, user=root, data=RestrictionCreate(root="hr"))
+    src = tmp_path / "src"
+    _write(src, "home", "Home", "See [[hr/salaries]], [[Salary bands]] and [[hr/nothing-here]].")
+    _write(src, "hr/salaries", "Salary bands", "Secret. [[Home]]")
+    report = transfer.import_directory(session=session, directory=src, author=root)
+    assert report.created == ["home", "hr/salaries"]
+    html = _html(session, "home")
+    assert _link("hr/salaries", "hr/salaries") in html
+    assert _link("hr/nothing-here", "hr/nothing-here") in html  # looks the same, missing or not
+    assert 'href="/edit/salary-bands' in html  # a title does not resolve into the subtree
+    assert _link("home", "Home") in _html(session, "hr/salaries")
