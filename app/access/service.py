@@ -126,29 +126,45 @@ def access_for(*, session: Session, user: User | None) -> Access:
     Services that change restrictions or groups call :func:`forget` so later reads in the same
     session see the change.
     """
-    cache: dict[tuple[int | None, bool], Access] = session.info.setdefault(_CACHE_KEY, {})
-    uid = user.id if user is not None else None
-    is_admin = user is not None and user.is_active and user.role == Role.admin
+    return access_for_many(session=session, users=[user])[key_of(user)]
+
+
+def key_of(user: User | None) -> tuple[int | None, bool]:
+    """The key of ``user``'s view in what :func:`access_for_many` returns."""
     # keyed by the admin flag too: the unsaved system actor (an admin) has no id either, and
     # must not share an anonymous visitor's view (or hand its own to one)
-    found = cache.get((uid, is_admin))
-    if found is not None:
-        return found
-    roots = tuple(sorted(session.exec(select(Restriction.root)).all()))
-    levels: dict[str, AccessLevel] = {}
-    if roots and uid is not None and user is not None and user.is_active and not is_admin:
-        rows = session.exec(
-            select(Restriction.root, Grant.level)
-            .join(Grant, col(Grant.restriction_id) == col(Restriction.id))
-            .join(GroupMember, col(GroupMember.group_id) == col(Grant.group_id))
-            .where(GroupMember.user_id == uid)
-        ).all()
-        for root, level in rows:
-            if levels.get(root) != AccessLevel.edit:
-                levels[root] = AccessLevel(level)
-    view = Access(user_id=uid, is_admin=is_admin, roots=roots, levels=levels)
-    cache[(uid, is_admin)] = view
-    return view
+    is_admin = user is not None and user.is_active and user.role == Role.admin
+    return (user.id if user is not None else None, is_admin)
+
+
+def access_for_many(
+    *, session: Session, users: Iterable[User | None]
+) -> dict[tuple[int | None, bool], Access]:
+    """The access views of several users at once (one query for all their grants), by
+    ``(user id, is admin)``; cached like :func:`access_for`."""
+    cache: dict[tuple[int | None, bool], Access] = session.info.setdefault(_CACHE_KEY, {})
+    wanted = {key_of(u): u for u in users}
+    missing = [key for key in wanted if key not in cache]
+    if missing:
+        roots = tuple(sorted(session.exec(select(Restriction.root)).all()))
+        ids = {uid for uid, admin in missing if uid is not None and not admin}
+        levels: dict[int, dict[str, AccessLevel]] = {uid: {} for uid in ids}
+        active = {uid for uid in ids if (u := wanted[(uid, False)]) is not None and u.is_active}
+        if roots and active:
+            rows = session.exec(
+                select(GroupMember.user_id, Restriction.root, Grant.level)
+                .join(Grant, col(Grant.restriction_id) == col(Restriction.id))
+                .join(GroupMember, col(GroupMember.group_id) == col(Grant.group_id))
+                .where(col(GroupMember.user_id).in_(active))
+            ).all()
+            for member, root, level in rows:
+                if levels[member].get(root) != AccessLevel.edit:
+                    levels[member][root] = AccessLevel(level)
+        for key in missing:
+            uid, admin = key
+            mine = levels.get(uid, {}) if uid is not None and not admin else {}
+            cache[key] = Access(user_id=uid, is_admin=admin, roots=roots, levels=mine)
+    return {key: cache[key] for key in wanted}
 
 
 def forget(session: Session) -> None:

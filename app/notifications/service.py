@@ -116,14 +116,15 @@ def _notify(
         return
     users = accounts.users_by_id(session=session, ids=wanted)
     mail = settings_of(session).mail_enabled
-    # about a page in a restricted subtree: only those who may read it (each recipient's groups
-    # are read once per session; unrestricted pages cost one cached query in all)
+    # about a page in a restricted subtree: only those who may read it (all recipients' groups
+    # in one query; unrestricted pages cost one cached query in all)
     restricted = bool(slug) and access.access_for(session=session, user=None).is_restricted(slug)
+    views = access.access_for_many(session=session, users=users.values()) if restricted else {}
     for uid, kind in wanted.items():
         user = users.get(uid)
         if user is None or not user.is_active:
             continue
-        if restricted and not access.access_for(session=session, user=user).can_read(slug):
+        if restricted and not views[access.key_of(user)].can_read(slug):
             continue
         session.add(
             Notification(
@@ -462,9 +463,10 @@ def unreadable(
         return set()
     ids = {n.page_id for n in notes if n.page_id is not None}
     now_at = dict(session.exec(select(Page.id, Page.slug).where(col(Page.id).in_(ids))).all())
+    views = access.access_for_many(session=session, users=[users.get(n.user_id) for n in notes])
     out = set()
     for note in notes:
-        view = access.access_for(session=session, user=users.get(note.user_id))
+        view = views[access.key_of(users.get(note.user_id))]
         slugs = [note.page_slug, now_at.get(note.page_id or 0, "")]
         if not all(view.can_read(slug) for slug in slugs if slug):
             out.add(note.id or 0)
