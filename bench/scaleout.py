@@ -1,19 +1,26 @@
 """Scale-out benchmark: PostgreSQL, several app servers, nginx in front (issue #8, part 4).
 
     .venv/bin/python -m bench.scaleout [--pages 1000] [--seconds 5] [--workers 2]
+                                       [--scenarios anonymous,signed-in,search] [--checks-only]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). The script (re)creates the database
 ``atrium_bench`` (never any other), fills it with the generator, builds the PostgreSQL search
-index (``ATRIUM_SEARCH_BACKEND=postgres``), then measures page view throughput with wrk:
+index (``ATRIUM_SEARCH_BACKEND=postgres``), then:
 
-1. one app server with 1 worker;
-2. one app server with 2 workers;
-3. two app servers (``--workers`` each, their own data dirs, one shared secret key) behind nginx
-   (Debian's package, installed when missing, started with its own config in bench/.scaleout,
-   loopback only, not the system service).
+1. checks that nothing is per process (bench/crossserver.py) on two app servers A and B that
+   share only the database and the secret key: sessions and form tokens, notifications (watch on
+   A, edit on B, inbox, badge and mark-read on both), live workshop updates (an idea, a dot and a
+   proposal response made through B show in the next poll of a room open on A) — each printed
+   ✔/✘, and the script exits non-zero when one fails;
+2. measures, with wrk at concurrency 1, 8 and 32, anonymous page views, signed-in page views
+   (a session cookie: no anonymous response cache, the worker renders) and search, through
+   one server with 1, 2 and 4 workers and through nginx over two servers with ``--workers``
+   each (Debian's package, installed when missing, started with its own config in
+   bench/.scaleout, loopback only, not the system service); prints req/s, p50/p95, the app's and
+   PostgreSQL's CPU time per request, and each layout's req/s over 1 worker's.
 
-It also checks that nothing is per process: a session signed in through server A reads a
-members-only page through server B, and a form token issued by A is accepted by B.
+Servers and nginx run in their own process groups and are stopped on any exit (an error,
+Ctrl-C, SIGTERM); a run killed outright leaves pid files that the next run stops first.
 """
 
 from __future__ import annotations
@@ -21,20 +28,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
+import signal
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench import loadgen
-from bench.generate import generate
-from bench.loadgen import Run
+from bench import crossserver, loadgen
+from bench.generate import DOMAIN, generate
 from bench.procs import Server, free_port
-from bench.server_bench import ATRIUM, CONCURRENCY, PASSWORD, RESULTS
+from bench.server_bench import ATRIUM, CONCURRENCY, PASSWORD, RESULTS, sign_in
 
 HERE = Path(__file__).parent
 WORK = HERE / ".scaleout"
@@ -42,6 +51,9 @@ DATABASE = "atrium_bench"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
 SECRET = "bench-scaleout-shared-secret-key-0123456789"
+PIDS = WORK / "pids"  # one file per running server: a run killed outright is cleaned up next time
+TICKS = os.sysconf("SC_CLK_TCK")
+SCENARIOS = ("anonymous", "signed-in", "search")
 
 
 def ensure_nginx() -> str:
@@ -155,63 +167,148 @@ http {{
     )
 
 
-def check_sessions(a: Server, b: Server, workshop: int, slug: str) -> dict[str, bool]:
-    """A session signed in on server A works on server B, and so does a form token A issued."""
-    members_only = f"/workshops/{workshop}"  # closed to anonymous visitors until it is closed
-    anonymous = httpx.get(b.url + members_only).status_code
-    with httpx.Client() as client:  # cookies are per host, not per port: B gets A's cookies
-        form = client.get(f"{a.url}/login").text
-        client.post(
-            f"{a.url}/login",
-            data={
-                "username": "bench",
-                "password": PASSWORD,
-                "next": "/",
-                "csrf_token": _token(form),
-            },
-        )
-        signed_in = client.get(b.url + members_only).status_code
-        page = client.get(f"{a.url}/api/v1/pages/{slug}").json()
-        editor = client.get(f"{a.url}/edit/{slug}").text
-        saved = client.post(
-            f"{b.url}/edit/{slug}",
-            data={
-                "base": page["head"],
-                "title": page["title"],
-                "body": page["body"] + "\nSaved through server B.\n",
-                "tags": ",".join(page["tags"]),
-                "csrf_token": _token(editor),
-            },
-        ).status_code
-        seen = "Saved through server B." in client.get(f"{a.url}/api/v1/pages/{slug}").text
-    result = {
-        "anonymous_refused_on_b": anonymous != 200,
-        "session_from_a_works_on_b": signed_in == 200,
-        "form_token_from_a_accepted_by_b": saved < 400 and seen,
-    }
-    print(f"sessions across servers: {result}", flush=True)
-    return result
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    """Start ``server`` (stopped, with its process group, however the block ends)."""
+    print(f"  starting {server.name} on port {server.port} …", flush=True)
+    try:
+        with server:
+            assert server.process is not None
+            PIDS.mkdir(parents=True, exist_ok=True)
+            pid_file = PIDS / server.name
+            pid_file.write_text(str(server.process.pid))
+            try:
+                yield server
+            finally:
+                pid_file.unlink(missing_ok=True)
+    except RuntimeError:
+        print(f"  {server.name} did not start; the end of {server.log}:", flush=True)
+        print(_tail(server.log), flush=True)
+        raise
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    return found.group(1) if found else ""
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
-def measure(server: Server, label: str, paths: list[str], seconds: float) -> list[Run]:
-    """Page views at every concurrency through ``server``."""
-    loadgen.wrk(server, "warm-up", paths, concurrency=2, seconds=1)
-    runs = []
+def stop_leftovers() -> None:
+    """Stop the servers a run killed outright left behind (only processes it started: their
+    pid file names them, and their command line or environment names this bench's folder)."""
+    for pid_file in PIDS.glob("*") if PIDS.exists() else []:
+        pid = int(pid_file.read_text() or 0)
+        try:
+            marks = Path(f"/proc/{pid}/cmdline").read_bytes()
+            marks += Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if str(WORK).encode() in marks:
+            print(f"stopping {pid_file.name} (pid {pid}) left by an earlier run", flush=True)
+            os.killpg(pid, signal.SIGKILL)
+
+
+def db_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database."""
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (DATABASE,))
+        pids = [int(r[0]) for r in rows]
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return out
+
+
+def measure(
+    server: Server, layout: str, scenario: str, paths: list[str], seconds: float, cookie: str = ""
+) -> list[dict[str, object]]:
+    """One scenario at every concurrency through ``server``: wrk's figures, the app's CPU per
+    request (every process of the layout, nginx included) and PostgreSQL's."""
+    loadgen.wrk(server, "warm-up", paths, concurrency=2, seconds=1, cookie=cookie)
+    out: list[dict[str, object]] = []
     for c in CONCURRENCY:
-        run = loadgen.wrk(server, label, paths, concurrency=c, seconds=seconds)
+        before = db_cpu()
+        run = loadgen.wrk(
+            server, f"{layout}: {scenario}", paths, concurrency=c, seconds=seconds, cookie=cookie
+        )
+        after = db_cpu()
+        db_seconds = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+        db_ms = db_seconds * 1000 / run.requests if run.requests else 0.0
         print(
-            f"  {label:<34} c={c:<3} {run.rps:8.1f} req/s  p50 {run.p50_ms:7.1f} ms  "
-            f"p95 {run.p95_ms:7.1f} ms  cpu/req {run.server_cpu_ms:5.1f} ms  "
-            f"errors {run.errors}  load {run.load_avg:.1f}",
+            f"  {scenario:<10} c={c:<3} {run.rps:8.1f} req/s  p50 {run.p50_ms:7.1f} ms  "
+            f"p95 {run.p95_ms:7.1f} ms  app cpu/req {run.server_cpu_ms:5.1f} ms  "
+            f"db cpu/req {db_ms:5.1f} ms  errors {run.errors}  load {run.load_avg:.1f}",
             flush=True,
         )
-        runs.append(run)
+        out.append({**run.as_dict(), "layout": layout, "kind": scenario, "db_cpu_ms": db_ms})
+    return out
+
+
+def signed_in_cookie(server: Server) -> str:
+    """The bench admin's session cookie, signed in through ``server`` (checked to work)."""
+    cookie = sign_in(server.url)
+    page = httpx.get(server.url + "/", headers={"Cookie": cookie}, follow_redirects=True).text
+    if 'action="/logout"' not in page:
+        raise RuntimeError("the signed-in cookie does not sign in")
+    return cookie
+
+
+def load_layout(
+    entry: Server, layout: str, scenarios: list[str], slugs: list[str], seconds: float
+) -> list[dict[str, object]]:
+    """Every scenario through ``entry`` (an app server, or nginx in front of several)."""
+    print(f"\n{layout}  (PostgreSQL, search backend postgres)", flush=True)
+    views = [f"/wiki/{s}" for s in slugs]
+    runs = []
+    for scenario in scenarios:
+        if scenario == "anonymous":
+            runs += measure(entry, layout, scenario, views, seconds)
+        elif scenario == "signed-in":
+            runs += measure(entry, layout, scenario, views, seconds, signed_in_cookie(entry))
+        elif scenario == "search":
+            words = [f"/search?q={w}" for w in DOMAIN[:20]]
+            runs += measure(entry, layout, scenario, words, seconds)
     return runs
+
+
+def scaling(runs: list[dict[str, object]]) -> dict[str, dict[str, float]]:
+    """req/s of every layout over one worker's, per scenario and concurrency; printed."""
+    base = {(r["kind"], r["concurrency"]): r["rps"] for r in runs if r["layout"] == LAYOUTS[0][0]}
+    ratios: dict[str, dict[str, float]] = {}
+    if not runs:
+        return ratios
+    print("\nscaling: req/s over 1 server x 1 worker's (same scenario and concurrency)")
+    for layout, _ in LAYOUTS[1:]:
+        for r in runs:
+            if r["layout"] != layout:
+                continue
+            one = float(base.get((r["kind"], r["concurrency"]), 0.0))  # type: ignore[arg-type]
+            ratio = float(r["rps"]) / one if one else 0.0  # type: ignore[arg-type]
+            ratios.setdefault(layout, {})[f"{r['kind']} c={r['concurrency']}"] = round(ratio, 2)
+        figures = ratios.get(layout, {})
+        print(f"  {layout:<32} " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+    return ratios
+
+
+# (label, workers of each app server); more than one server: nginx in front
+LAYOUTS: list[tuple[str, list[int]]] = [
+    ("1 server x 1 worker", [1]),
+    ("1 server x 2 workers", [2]),
+    ("1 server x 4 workers", [4]),
+    ("nginx, 2 servers x 2 workers", [2, 2]),
+]
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM / SIGHUP end the run like Ctrl-C: every ``with`` stops what it started
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def main() -> None:
@@ -219,45 +316,86 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1_000)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--workers", type=int, default=2, help="workers per server behind nginx")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    parser.add_argument("--checks-only", action="store_true", help="cross-server checks, no load")
     args = parser.parse_args()
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
+    LAYOUTS[-1] = (f"nginx, 2 servers x {args.workers} workers", [args.workers] * 2)
+    if args.checks_only:
+        LAYOUTS[:-1], scenarios = [], []
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    try:
+        ok = run(args.pages, args.seconds, scenarios)
+    except Exception:
+        traceback.print_exc()
+        sys.exit("scale-out bench failed (servers and nginx are stopped); logs in " + str(WORK))
+    if not ok:
+        sys.exit("✘ some cross-server checks failed (see above)")
+    print("✔ every cross-server check passed")
+
+
+def run(pages: int, seconds: float, scenarios: list[str]) -> bool:
+    """The whole run; returns whether every cross-server check passed."""
     loadgen.ensure_wrk()
     ensure_nginx()
+    stop_leftovers()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     recreate_database()
-    print(f"generating {args.pages} pages into PostgreSQL database {DATABASE} …", flush=True)
+    print(f"generating {pages} pages into PostgreSQL database {DATABASE} …", flush=True)
     from app.core.config import Settings
 
     settings = Settings(data_dir=WORK / "gen", database_url=URL, secret_key=SECRET)
-    meta = generate(settings, pages=args.pages, comments=args.pages * 5, workshop_ideas=20)
+    meta = generate(settings, pages=pages, comments=pages * 5, workshop_ideas=20)
     atrium("reindex", data_dir=WORK / "gen")
-    atrium("user", "add", "bench", "--role", "admin", "--password", PASSWORD, data_dir=WORK / "gen")
+    gen = WORK / "gen"
+    atrium("user", "add", "bench", "--role", "admin", "--password", PASSWORD, data_dir=gen)
+    for name in ("bench-x", "bench-y"):
+        label = f"Bench {name[-1].upper()}"
+        atrium("user", "add", name, "--password", PASSWORD, "--display-name", label, data_dir=gen)
     slugs = first_slugs(200)
-    paths = [f"/wiki/{s}" for s in slugs]
     results: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": meta,
+        "scenarios": scenarios,
         "load_avg_start": os.getloadavg(),
     }
-    runs: list[Run] = []
-    print("\npage view throughput (PostgreSQL, search backend postgres)")
-    for workers in (1, 2):
-        with app_server(f"single-{workers}", workers) as one:
-            runs += measure(one, f"1 server, {workers} worker(s)", paths, args.seconds)
-    a, b = app_server("a", args.workers), app_server("b", args.workers)
-    with a, b:
-        results["sessions"] = check_sessions(a, b, meta["workshop"], slugs[-1])
-        with nginx_server([a, b]) as proxy:
-            label = f"nginx, 2 servers x {args.workers} workers"
-            runs += measure(proxy, label, paths, args.seconds)
-    results["runs"] = [r.as_dict() for r in runs]
+    print(f"load average at the start: {os.getloadavg()}")
+    runs: list[dict[str, object]] = []
+    report = crossserver.Report()
+    # the checks write to the first pages: measure on the others, checks first
+    measured = slugs[:-10]
+    for layout, per_server in LAYOUTS:
+        with ExitStack() as stack:
+            servers = [
+                stack.enter_context(running(app_server(f"{chr(97 + n)}-{w}w", w)))
+                for n, w in enumerate(per_server)
+            ]
+            if len(servers) == 2 and not report.results:
+                report = crossserver.run_all(
+                    *servers,
+                    password=PASSWORD,
+                    workshop_id=int(str(meta["workshop"])),
+                    slugs=slugs[-10:],
+                )
+            entry = servers[0]
+            if len(servers) > 1:
+                entry = stack.enter_context(running(nginx_server(servers)))
+            runs += load_layout(entry, layout, scenarios, measured, seconds)
+    results["runs"] = runs
+    results["scaling"] = scaling(runs)
+    results["checks"] = report.results
     results["load_avg_end"] = os.getloadavg()
+    print(f"load average at the end: {os.getloadavg()}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-scaleout.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nresults: {out}")
-    if not all(results["sessions"].values()):  # type: ignore[attr-defined]
-        sys.exit("sessions do not work across servers")
+    return report.ok
 
 
 def first_slugs(limit: int) -> list[str]:
