@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.core import handlers, problems
+from app.core.browser import BrowserSecurity
 from app.core.config import Settings
 from app.core.db import ROOT, make_engine
 from app.core.deps import csrf_protect, remember_client
-from app.core.security import CSRF_COOKIE, new_csrf_seed
 from app.decisions import reminders as decision_reminders
 from app.notifications import mail
 from app.pages import rendering
+from app.pages.view_cache import PageViewCache, PageViewCacheMiddleware
 from app.reviews import reminders as page_reviews
 from app.search import lifecycle as search_lifecycle
 from app.webhooks import sender as webhook_sender
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
 
 
 def _static_version() -> str:
@@ -41,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build an Atrium application for ``settings`` (read from the environment by default)."""
     settings = settings or Settings()
     engine = make_engine(settings)
+    page_cache = PageViewCache(engine=engine, settings=settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             webhook_sender.delivery_task(engine, settings),
         ):
             yield
+        page_cache.close()
         engine.dispose()
 
     app = FastAPI(
@@ -77,29 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.static_version = _static_version()
     handlers.install(app)
 
-    @app.middleware("http")
-    async def browser_security(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        seed = request.cookies.get(CSRF_COOKIE)
-        request.state.csrf_seed = seed or new_csrf_seed()
-        response = await call_next(request)
-        if seed is None:
-            response.set_cookie(
-                CSRF_COOKIE,
-                request.state.csrf_seed,
-                httponly=True,
-                samesite="lax",
-                secure=_secure(request, settings),
-                path="/",
-            )
-        headers = response.headers
-        if not request.url.path.startswith("/docs"):
-            headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    # innermost first: the page-view cache sits inside the security headers, which every
+    # response (a cached one too) gets on its way out
+    app.add_middleware(PageViewCacheMiddleware, cache=page_cache)
+    app.add_middleware(BrowserSecurity, settings=settings)
 
     from app.access import api as access_api
     from app.access import routes as access_routes
@@ -180,9 +159,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
-
-
-def _secure(request: Request, settings: Settings) -> bool:
-    if settings.cookie_secure is not None:
-        return settings.cookie_secure
-    return request.url.scheme == "https"

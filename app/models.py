@@ -8,6 +8,7 @@ from app.access.models import Grant, Group, GroupMember, Restriction
 from app.accounts.models import ApiToken, LoginFailure, LoginSession, User
 from app.attachments.models import Attachment, AttachmentVersion
 from app.audit.models import AuditEntry
+from app.core.changes import DataVersion
 from app.decisions.models import Decision, DecisionLink, DecisionPerson, DecisionVersion
 from app.discussions.models import Comment, CommentVersion, Mention, Thread
 from app.notifications.models import Notification, Watch
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEntry",
     "Comment",
     "CommentVersion",
+    "DataVersion",
     "Decision",
     "DecisionLink",
     "DecisionPerson",

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
         default=None, description="Secure cookies; default: on when the request is HTTPS"
     )
     render_cache_size: int = Field(default=512, description="rendered revisions kept in memory")
+    page_cache_mb: int = Field(
+        default=32,
+        ge=0,
+        description="memory per process for whole page views served to visitors who are not "
+        "signed in (0: off); each is checked against the database's content version",
+    )
+    page_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="longest a cached page view is reused even if nothing changed (dates shown "
+        "relative to today, such as an overdue review, move on)",
+    )
     template_reload: bool = Field(
         default=False,
         description="look for changed template files at every render (for template work; "

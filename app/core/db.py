@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, Engine, event, inspect
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.core import changes
 from app.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +29,10 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's implicit transactions would defer BEGIN; take the write lock up front instead
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    changes.track(engine)
+    return engine
 
 
 _AWARE: dict[type[Any], tuple[str, ...]] = {}
