@@ -251,12 +251,12 @@ def measure(
     return out
 
 
-def signed_in_cookie(server: Server) -> str:
-    """The bench admin's session cookie, signed in through ``server`` (checked to work)."""
+def signed_in_cookie(server: Server, path: str) -> str:
+    """The bench admin's session cookie, signed in through ``server`` (checked on ``path``)."""
     cookie = sign_in(server.url)
-    page = httpx.get(server.url + "/", headers={"Cookie": cookie}, follow_redirects=True).text
+    page = httpx.get(server.url + path, headers={"Cookie": cookie}).text
     if 'action="/logout"' not in page:
-        raise RuntimeError("the signed-in cookie does not sign in")
+        raise RuntimeError(f"the signed-in cookie does not sign in (checked on {path})")
     return cookie
 
 
@@ -271,7 +271,8 @@ def load_layout(
         if scenario == "anonymous":
             runs += measure(entry, layout, scenario, views, seconds)
         elif scenario == "signed-in":
-            runs += measure(entry, layout, scenario, views, seconds, signed_in_cookie(entry))
+            cookie = signed_in_cookie(entry, views[0])
+            runs += measure(entry, layout, scenario, views, seconds, cookie)
         elif scenario == "search":
             words = [f"/search?q={w}" for w in DOMAIN[:20]]
             runs += measure(entry, layout, scenario, words, seconds)
