@@ -256,3 +256,35 @@ def test_long_single_line_paragraph_diffs_by_word() -> None:
     assert row.old_html.count("<del>") == 1
     assert "<del>middle</del>" in row.old_html
     assert "<ins>centre</ins>" in row.new_html
+
+
+def test_same_rows_as_difflib(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the compiled SequenceMatcher must give exactly the diffs the standard library's gives
+    import difflib
+
+    import app.pages.diff as module
+
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "the", "a", "of", "and", ",", "."]
+    pairs = []
+    for _ in range(60):
+        old_lines = [
+            " ".join(rng.choice(words) for _ in range(rng.randint(0, 80)))
+            for _ in range(rng.randint(0, 25))
+        ]
+        new_lines = list(old_lines)
+        for _ in range(rng.randint(1, 6)):
+            k = rng.randrange(len(new_lines) + 1)
+            if rng.random() < 0.3 or not new_lines or k == len(new_lines):
+                new_lines.insert(k, " ".join(rng.choice(words) for _ in range(20)))
+            else:
+                line = new_lines[k].split(" ")
+                for _ in range(rng.randint(1, 8)):
+                    line[rng.randrange(len(line))] = rng.choice([*words, "zeta", ""])
+                new_lines[k] = " ".join(line)
+        pairs.append(("\n".join(old_lines), "\n".join(new_lines)))
+
+    compiled = [diff_text(old, new, context=2) for old, new in pairs]
+    monkeypatch.setattr(module, "SequenceMatcher", difflib.SequenceMatcher)
+
+    assert compiled == [diff_text(old, new, context=2) for old, new in pairs]
