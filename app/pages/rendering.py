@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import threading
 import xml.etree.ElementTree as etree
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -191,20 +192,24 @@ def attachment_name(url: str) -> str | None:
 
 
 class _AttachmentLinks(Treeprocessor):
-    """``attachment:NAME`` in links and images -> the page's attachment URLs."""
+    """``attachment:NAME`` in links and images -> the page's attachment URLs (if the render has
+    a page: without one they stay as written)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, ext: _AtriumExtension) -> None:
         super().__init__()
-        self.base = base
+        self.ext = ext
 
     def run(self, root: etree.Element) -> None:
+        base = self.ext.attachments
+        if base is None:
+            return
         parents = {child: parent for parent in root.iter() for child in parent}
         for el in list(root.iter()):
             attr = {"a": "href", "img": "src"}.get(el.tag)
             name = attachment_name(el.get(attr, "")) if attr else None
             if attr is None or name is None:
                 continue
-            url = f"{self.base}/{quote(name, safe='')}"
+            url = f"{base}/{quote(name, safe='')}"
             if el.tag == "a":
                 el.set("href", url)
                 continue
@@ -227,34 +232,46 @@ class _IdMarker(Treeprocessor):
     ``<h2 id="...">`` never carries the nonce and loses its id.
     """
 
-    def __init__(self, nonce: str) -> None:
+    def __init__(self, ext: _AtriumExtension) -> None:
         super().__init__()
-        self.nonce = nonce
+        self.ext = ext
 
     def run(self, root: etree.Element) -> None:
+        nonce = self.ext.nonce
         for el in root.iter():
             if (value := el.get("id")) is not None:
-                el.set("id", self.nonce + value)
+                el.set("id", nonce + value)
+
+
+def _resolve_nothing(_targets: set[str]) -> dict[str, LinkTarget]:
+    return {}
 
 
 class _AtriumExtension(Extension):
-    def __init__(self, resolve: Resolver, nonce: str, attachments: str | None = None) -> None:
+    """Wikilinks, attachment links and id marking; ``start`` sets up each render."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.resolve = resolve
-        self.nonce = nonce
-        self.attachments = attachments
+        self.resolve: Resolver = _resolve_nothing
+        self.nonce = ""
+        self.attachments: str | None = None
         self.found: dict[etree.Element, str] = {}
         self.links: list[str] = []
+
+    def start(self, resolve: Resolver, nonce: str, attachments: str | None) -> None:
+        """Forget the previous render and take this one's resolver, nonce and attachments."""
+        self.resolve, self.nonce, self.attachments = resolve, nonce, attachments
+        self.found.clear()
+        self.links = []
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After backtick (190) and escape (180), so code spans stay literal; before links (160).
         md.inlinePatterns.register(_WikilinkInline(md, self.found), "wikilink", 175)
         # After inline (20), before toc (5) so heading text includes the labels.
         md.treeprocessors.register(_WikilinkResolver(self), "wikilink-resolve", 16)
-        if self.attachments is not None:
-            md.treeprocessors.register(_AttachmentLinks(self.attachments), "attachments", 15)
+        md.treeprocessors.register(_AttachmentLinks(self), "attachments", 15)
         # After toc (5) and footnotes (50, 15): every id is in the tree by then.
-        md.treeprocessors.register(_IdMarker(self.nonce), "id-marker", 1)
+        md.treeprocessors.register(_IdMarker(self), "id-marker", 1)
 
 
 _EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
@@ -281,17 +298,47 @@ _EXTENSIONS = [
 ]
 
 
+class _Converter:
+    """A Markdown instance with its extensions, set up once and reset before each render.
+
+    Building one costs about as much as rendering a short page; instances keep state and are
+    not thread-safe, hence one per thread (``_converter``), never shared while in use.
+    """
+
+    def __init__(self) -> None:
+        self.ext = _AtriumExtension()
+        self.md = markdown.Markdown(
+            extensions=[*_EXTENSIONS, self.ext],
+            extension_configs=_EXTENSION_CONFIGS,
+            output_format="html",
+        )
+        self.busy = False
+
+
+_local = threading.local()
+
+
+def _converter() -> _Converter:
+    converter: _Converter | None = getattr(_local, "converter", None)
+    if converter is None or converter.busy:  # busy: a render from inside a render's resolver
+        converter = _Converter()
+        if getattr(_local, "converter", None) is None:
+            _local.converter = converter
+    return converter
+
+
 def _convert(
     body: str, resolve: Resolver, nonce: str, attachments: str | None = None
 ) -> tuple[str, markdown.Markdown, list[str]]:
-    ext = _AtriumExtension(resolve, nonce, attachments)
-    # A fresh Markdown per call: instances keep state and are not thread-safe.
-    md = markdown.Markdown(
-        extensions=[*_EXTENSIONS, ext],
-        extension_configs=_EXTENSION_CONFIGS,
-        output_format="html",
-    )
-    return md.convert(body), md, ext.links
+    converter = _converter()
+    converter.busy = True
+    try:
+        converter.md.reset()
+        converter.ext.start(resolve, nonce, attachments)
+        html_ = converter.md.convert(body)
+        return html_, converter.md, converter.ext.links
+    finally:
+        converter.busy = False
 
 
 # --- sanitiser ----------------------------------------------------------------------------
