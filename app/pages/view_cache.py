@@ -52,14 +52,19 @@ class PageViewCache:
 
     def __init__(self, *, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings
         self.secret = settings.resolved_secret_key
         self.max_bytes = settings.page_cache_mb * 1024 * 1024
         self.max_age = settings.page_cache_seconds
-        self.enabled = settings.public_read and self.max_bytes > 0 and self.max_age > 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._bytes = 0
         self._connection: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """On while visitors may read (read per request: the setting may change at run time)."""
+        return self.settings.public_read and self.max_bytes > 0 and self.max_age > 0
 
     # --- the content version --------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -133,3 +134,13 @@ def test_copies_expire_after_page_cache_seconds(settings: Settings, session: Ses
         c.get("/wiki/core/r2v")
         time.sleep(0.05)
         assert c.get("/wiki/core/r2v").headers[CACHE] == "miss"
+
+
+def test_closing_the_wiki_to_visitors_stops_serving_stored_copies(
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_page(session, slug="core/r2v", title="R2V", body="text\n")
+    client.get("/wiki/core/r2v")
+    assert client.get("/wiki/core/r2v").headers[CACHE] == "hit"
+    monkeypatch.setattr(settings, "public_read", False)
+    assert client.get("/wiki/core/r2v").status_code == 401
