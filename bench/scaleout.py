@@ -231,7 +231,9 @@ def measure(
 ) -> list[dict[str, object]]:
     """One scenario at every concurrency through ``server``: wrk's figures, the app's CPU per
     request (every process of the layout, nginx included) and PostgreSQL's."""
-    loadgen.wrk(server, "warm-up", paths, concurrency=2, seconds=1, cookie=cookie)
+    # every worker has its own caches (anonymous page views, tree levels, render cache): warm
+    # them all, or the layouts with more workers pay more misses inside the measured runs
+    loadgen.wrk(server, "warm-up", paths, concurrency=8, seconds=seconds, cookie=cookie)
     out: list[dict[str, object]] = []
     for c in CONCURRENCY:
         before = db_cpu()
@@ -279,22 +281,28 @@ def load_layout(
     return runs
 
 
-def scaling(runs: list[dict[str, object]]) -> dict[str, dict[str, float]]:
-    """req/s of every layout over one worker's, per scenario and concurrency; printed."""
-    base = {(r["kind"], r["concurrency"]): r["rps"] for r in runs if r["layout"] == LAYOUTS[0][0]}
+def scaling(runs: list[dict[str, object]], scenarios: list[str]) -> dict[str, dict[str, float]]:
+    """req/s of every layout over one worker's, per scenario and concurrency (and at each one's
+    best concurrency); printed as a table."""
+    rps = {(str(r["layout"]), str(r["kind"]), int(str(r["concurrency"]))): r["rps"] for r in runs}
     ratios: dict[str, dict[str, float]] = {}
     if not runs:
         return ratios
-    print("\nscaling: req/s over 1 server x 1 worker's (same scenario and concurrency)")
+    levels = " / ".join(str(c) for c in CONCURRENCY)
+    print(f"\nscaling: req/s over 1 server x 1 worker's, at c={levels} and best over best")
+    print(f"  {'':<30}" + "".join(f"{s:<28}" for s in scenarios))
     for layout, _ in LAYOUTS[1:]:
-        for r in runs:
-            if r["layout"] != layout:
-                continue
-            one = float(base.get((r["kind"], r["concurrency"]), 0.0))  # type: ignore[arg-type]
-            ratio = float(r["rps"]) / one if one else 0.0  # type: ignore[arg-type]
-            ratios.setdefault(layout, {})[f"{r['kind']} c={r['concurrency']}"] = round(ratio, 2)
-        figures = ratios.get(layout, {})
-        print(f"  {layout:<32} " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        cells = []
+        for scenario in scenarios:
+            mine = [float(str(rps.get((layout, scenario, c), 0.0))) for c in CONCURRENCY]
+            one = [float(str(rps.get((LAYOUTS[0][0], scenario, c), 0.0))) for c in CONCURRENCY]
+            row = [m / o if o else 0.0 for m, o in zip(mine, one, strict=True)]
+            best = max(mine) / max(one) if max(one) else 0.0
+            for c, ratio in zip(CONCURRENCY, row, strict=True):
+                ratios.setdefault(layout, {})[f"{scenario} c={c}"] = round(ratio, 2)
+            ratios[layout][f"{scenario} best"] = round(best, 2)
+            cells.append(" ".join(f"{x:.2f}" for x in row) + f"  best {best:.2f}")
+        print(f"  {layout:<30}" + "".join(f"{c:<28}" for c in cells))
     return ratios
 
 
@@ -388,7 +396,7 @@ def run(pages: int, seconds: float, scenarios: list[str]) -> bool:
                 entry = stack.enter_context(running(nginx_server(servers)))
             runs += load_layout(entry, layout, scenarios, measured, seconds)
     results["runs"] = runs
-    results["scaling"] = scaling(runs)
+    results["scaling"] = scaling(runs, scenarios)
     results["checks"] = report.results
     results["load_avg_end"] = os.getloadavg()
     print(f"load average at the end: {os.getloadavg()}")
