@@ -29,17 +29,33 @@ def page_url(slug: str) -> str:
     return f"/wiki/{slug}"
 
 
+# a level of the sidebar longer than this shows a window around the page on the way to the
+# current one, with links to the whole level: a section of 1,600 pages is not navigable in a
+# sidebar, and rendering all of it was most of a page view on a large wiki
+SIDEBAR_WINDOW = 40
+
+
 def sidebar(session: SessionDep, slug: str, user: OptionalUser) -> list[dict[str, object]]:
     """The page tree: top level, with the levels on the way to ``slug`` opened."""
     path = slug.split("/")
 
     def level(prefix: str, depth: int) -> list[dict[str, object]]:
         nodes = structure.tree_children(session=session, prefix=prefix, user=user)
+        on_path = "/".join(path[: depth + 1])
+        at = next((i for i, node in enumerate(nodes) if node.slug == on_path), 0)
+        first = 0
+        if len(nodes) > SIDEBAR_WINDOW:
+            first = min(max(0, at - SIDEBAR_WINDOW // 2), len(nodes) - SIDEBAR_WINDOW)
+        shown = nodes[first : first + SIDEBAR_WINDOW]
         out: list[dict[str, object]] = []
-        for node in nodes:
-            opened = depth < len(path) - 0 and "/".join(path[: depth + 1]) == node.slug
+        if first:
+            out.append({"more": first, "prefix": prefix})
+        for node in shown:
+            opened = node.slug == on_path
             children = level(node.slug, depth + 1) if opened and node.children else None
             out.append({"node": node, "children": children, "current": node.slug == slug})
+        if first + len(shown) < len(nodes):
+            out.append({"more": len(nodes) - first - len(shown), "prefix": prefix})
         return out
 
     return level("", 0)
