@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import Engine
@@ -12,7 +13,7 @@ from app.core.config import Settings
 from app.search import indexer as indexer_module
 from app.search import service
 from app.search.backends import get_backend
-from app.search.documents import doc_key
+from app.search.documents import SearchDocument, doc_key
 from app.search.indexer import Indexer
 from tests.factories import make_page
 from tests.unit.search.conftest import titles
@@ -155,3 +156,40 @@ def test_a_save_in_the_indexing_process_wakes_the_indexer_at_once(
             time.sleep(0.02)
     finally:
         background.stop()
+
+
+def test_saves_in_quick_succession_share_index_commits(
+    session: Session, settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if settings.search_backend == "postgres":
+        pytest.skip("the PostgreSQL backend writes in the change's own transaction")
+    background = Indexer(
+        settings.model_copy(update={"search_poll_seconds": 600.0}), engine, coalesce_seconds=2.0
+    )
+    commits: list[int] = []
+    apply = background.backend.apply
+
+    def counted(upserts: Sequence[SearchDocument], deletes: Sequence[str]) -> None:
+        commits.append(len(upserts))
+        apply(upserts, deletes)
+
+    monkeypatch.setattr(background.backend, "apply", counted)
+    background.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not background.lock.held and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert background.wait_idle(10)
+        commits.clear()
+        started = time.monotonic()
+        for n in range(5):
+            make_page(session, slug=f"atlas-{n}", title=f"Atlas {n}", body="Cartography.\n")
+        while len(_search(session, "cartography")) < 5:
+            assert time.monotonic() - started < 15.0, "the background indexer never indexed them"
+            time.sleep(0.02)
+    finally:
+        background.stop()
+    # the first save is indexed at once, the others wait for the pause after it and share a
+    # commit (two if the saves took longer than the pause)
+    assert sum(commits) == 5
+    assert len(commits) <= 3
