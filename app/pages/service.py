@@ -17,7 +17,7 @@ from app.core.db import begin_write, settings_of
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from app.core.time import utcnow
 from app.notifications import service as notifications
-from app.pages import rendering, storage
+from app.pages import links, rendering, storage
 from app.pages.merge import has_conflict_markers, merge_tags, merge_text, merge_value
 from app.pages.models import (
     Draft,
@@ -194,8 +194,9 @@ def _resolver(session: Session, *, preload: bool = False) -> rendering.Resolver:
     ``preload``: read every candidate page once now instead of querying per render (for many
     renders in one transaction that adds no pages meanwhile, as at the end of an import batch).
     """
-    restricted = access.access_for(session=session, user=None).roots
-    anyone = access.Access(user_id=None, is_admin=False, roots=restricted)
+    if preload:
+        return link_table(session=session).resolve
+    anyone = _anyone(session)
     live = (col(Page.deleted_at).is_(None), anyone.readable(col(Page.slug)))
     candidates = select(Page.slug, Page.title).where(*live)
 
@@ -206,43 +207,28 @@ def _resolver(session: Session, *, preload: bool = False) -> rendering.Resolver:
         redirects = select(PageRedirect.old_slug).where(col(PageRedirect.old_slug).in_(slugs))
         return [(slug, title) for slug, title in rows], set(session.exec(redirects).all())
 
-    if preload:
-        # the database's lower(), as in the query above (SQLite's lowers ASCII letters only)
-        every = session.exec(select(Page.slug, Page.title, func.lower(Page.title)).where(*live))
-        by_lower: dict[str, list[tuple[str, str]]] = {}
-        by_slug: dict[str, tuple[str, str]] = {}
-        for slug_, title_, lower in every:
-            by_lower.setdefault(lower, []).append((slug_, title_))
-            by_slug[slug_] = (slug_, title_)
-        moved = set(session.exec(select(PageRedirect.old_slug)).all())
+    return lambda targets: links.resolve_targets(targets, lookup, anyone)
 
-        def lookup(lowered: set[str], slugs: set[str]) -> tuple[list[tuple[str, str]], set[str]]:
-            found = {row for key in lowered for row in by_lower.get(key, ())}
-            found |= {by_slug[s] for s in slugs if s in by_slug}
-            return sorted(found), slugs & moved
 
-    def resolve(targets: set[str]) -> dict[str, rendering.LinkTarget]:
-        if not targets:
-            return {}
-        by_slug = {t: rendering.slugify_title(t) for t in targets}
-        rows, redirects = lookup({t.lower() for t in targets}, set(by_slug.values()))
-        titles = {title.lower(): (slug, title) for slug, title in rows}
-        slugs = dict(rows)
-        out: dict[str, rendering.LinkTarget] = {}
-        for target, slug in by_slug.items():
-            if target.lower() in titles:
-                found_slug, title = titles[target.lower()]
-                out[target] = rendering.LinkTarget(slug=found_slug, exists=True, title=title)
-            elif slug in slugs:
-                out[target] = rendering.LinkTarget(slug=slug, exists=True, title=slugs[slug])
-            elif anyone.is_restricted(slug):
-                out[target] = rendering.LinkTarget(slug=slug, exists=True, title=target)
-            else:
-                exists = slug in redirects
-                out[target] = rendering.LinkTarget(slug=slug, exists=exists, title=target)
-        return out
+def _anyone(session: Session) -> access.Access:
+    restricted = access.access_for(session=session, user=None).roots
+    return access.Access(user_id=None, is_admin=False, roots=restricted)
 
-    return resolve
+
+def link_table(*, session: Session) -> links.LinkTable:
+    """Every page a wikilink can resolve to, read once (to resolve many links in memory)."""
+    anyone = _anyone(session)
+    table = links.LinkTable(anyone=anyone)
+    # the database's lower(), as in the querying resolver (SQLite's lowers ASCII letters only)
+    every = session.exec(
+        select(Page.slug, Page.title, func.lower(Page.title)).where(
+            col(Page.deleted_at).is_(None), anyone.readable(col(Page.slug))
+        )
+    )
+    for slug, title, lowered in every:
+        table.put(slug, title, lowered)
+    table.moved = set(session.exec(select(PageRedirect.old_slug)).all())
+    return table
 
 
 def render_revision(*, session: Session, revision: Revision) -> RenderedRevision:

@@ -5,33 +5,44 @@ A page's attachments travel beside its file: ``roles/cio.md`` and ``roles/cio.at
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import frontmatter
 import yaml
+from sqlalchemy import delete, func, insert, literal
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.attachments import service as attachments
 from app.core.errors import DomainError, Invalid
-from app.pages import rendering
-from app.pages.models import Page, Revision, RevisionKind
+from app.core.time import utcnow
+from app.pages import links, rendering
+from app.pages.models import Page, PageLink, RenderedRevision, Revision, RevisionKind
 from app.pages.schemas import PageEdit
 from app.pages.service import (
     RenderBatch,
     batch_step,
+    current_revision,
     find_page,
-    finish_batch,
+    link_table,
     save_page,
     start_batch,
 )
 
 Progress = Callable[[str], None]
 ATTACHMENTS_SUFFIX = ".attachments"
-BATCH_SIZE = 250  # pages per transaction; each is rendered once, at the end of its batch
+BATCH_SIZE = 250  # pages per transaction, stored with their renders
+POOL_MIN_PAGES = 1_000  # smaller imports render in this process (starting workers costs ~1 s)
+
+RenderedBody = tuple[str, str, tuple[str, ...]]  # html, toc, slugs linked to
+Render = Callable[[], RenderedBody]  # waits for a render (in a worker, or does it now)
 
 
 @dataclass
@@ -78,20 +89,56 @@ def import_directory(
     author: User | None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import every markdown file; only pages whose content changed get a new revision.
 
-    Pages are saved ``batch_size`` at a time in one transaction, rendered once at its end (so
-    links between pages of a batch resolve whichever comes first); a page that fails leaves
-    nothing behind and the others go on. Attachments follow once their page is committed.
+    Pages are saved ``batch_size`` at a time in one transaction with their renders and links;
+    a page that fails leaves nothing behind and the others go on. Wikilinks resolve against
+    the wiki as it will be once every file is imported, so each page is rendered once, however
+    the links between the files point; the pages linking to a file that then failed are
+    rendered again at the end. ``workers``: processes rendering meanwhile (default: one per
+    CPU for large imports). Attachments follow once their page is committed.
     """
     report = ImportReport()
     paths = markdown_files(directory)
-    for start in range(0, len(paths), max(1, batch_size)):
-        _import_batch(
-            session, directory, paths[start : start + batch_size], author, report, progress
-        )
+    planned = _plan(paths, directory)
+    table = _final_links(session, planned)
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if len(paths) >= POOL_MIN_PAGES else 1
+    with _Renderer(table, workers) as renderer:
+        done: set[int] = set()  # pages rendered (and committed) against ``table``
+        for start in range(0, len(paths), max(1, batch_size)):
+            chunk = paths[start : start + batch_size]
+            _import_batch(session, directory, chunk, author, report, progress, renderer, done)
+    _repair(session, report, planned)
     return report
+
+
+def _plan(paths: list[Path], directory: Path) -> dict[str, str]:
+    """The slug and title of each page the files will make (the last file wins a slug)."""
+    planned: dict[str, str] = {}
+    for path in paths:
+        try:
+            slug, edit = parse_file(path, directory)
+        except (ValueError, yaml.YAMLError, UnicodeDecodeError):
+            continue  # it fails again when imported, and is reported then
+        planned[slug] = edit.title
+    return planned
+
+
+def _final_links(session: Session, planned: dict[str, str]) -> links.LinkTable:
+    """The pages links can resolve to once the planned pages are saved."""
+    table = link_table(session=session)
+    titles = sorted(set(planned.values()))
+    lowered: dict[str, str] = {}
+    for start in range(0, len(titles), 200):  # the database's lower(), as in the table
+        chunk = titles[start : start + 200]
+        row = session.execute(select(*(func.lower(literal(t)) for t in chunk))).one()
+        lowered.update(zip(chunk, row, strict=True))
+    for slug, title in planned.items():
+        table.put(slug, title, lowered[title])
+    return table
 
 
 def _import_batch(
@@ -101,9 +148,12 @@ def _import_batch(
     author: User | None,
     report: ImportReport,
     progress: Progress | None,
+    renderer: _Renderer,
+    done: set[int],
 ) -> None:
     batch: RenderBatch = start_batch(session=session)
     saved: list[tuple[str, Path, bool, bool]] = []  # slug, file, created, changed
+    renders: dict[int, tuple[str, Render]] = {}  # page id -> the body being rendered
     for path in paths:
         slug = path.relative_to(directory).with_suffix("").as_posix()
         try:
@@ -121,17 +171,21 @@ def _import_batch(
                     batch=batch,
                 )
             saved.append((slug, path, page is None, result.revision is not None))
+            if result.revision is not None:
+                body = result.revision.body
+                renders[result.page.id or 0] = (body, renderer.submit(slug, body))
         except (DomainError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
             report.failed[slug] = str(exc)
         if progress is not None:
             progress(slug)
     try:
-        finish_batch(session=session, batch=batch)
+        rendered = _finish(session, batch, renderer, renders, done)
     except (DomainError, ValueError) as exc:
         session.rollback()
         for slug, *_ in saved:
             report.failed[slug] = f"its batch of pages failed: {exc}"
         return
+    done.update(rendered)
     for slug, path, created, changed in saved:
         try:
             added = _import_attachments(session, slug, attachments_dir(path), author)
@@ -146,6 +200,159 @@ def _import_batch(
             report.created.append(slug)
         else:
             report.updated.append(slug)
+
+
+def _finish(
+    session: Session,
+    batch: RenderBatch,
+    renderer: _Renderer,
+    renders: dict[int, tuple[str, Render]],
+    done: set[int],
+) -> set[int]:
+    """Store the renders of the batch's pages, and of pages linking into it not rendered yet
+    in this import; commit. Returns the ids of the pages rendered."""
+    session.flush()
+    pages = dict(batch.pages)
+    if batch.slugs:
+        linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(batch.slugs))
+        for page in session.exec(
+            select(Page).where(
+                col(Page.id).in_(linking),
+                col(Page.deleted_at).is_(None),
+                col(Page.id).not_in(done),
+            )
+        ).all():
+            pages.setdefault(page.id or 0, page)
+    heads = {
+        r.page_id: r
+        for r in session.exec(
+            select(Revision)
+            .join(Page, col(Page.id) == Revision.page_id)
+            .where(col(Page.id).in_(pages), Revision.number == Page.head)
+        )
+    }
+    out: list[tuple[Page, Revision, RenderedBody]] = []
+    for page_id, page in sorted(pages.items()):
+        if page.is_deleted:
+            continue
+        head = heads[page_id]
+        body, pending = renders.get(page_id) or ("", None)
+        if pending is None or body != head.body:  # not submitted, or saved again since
+            pending = renderer.local(page.slug, head.body)
+        out.append((page, head, pending()))
+    _store_renders(session, out)
+    session.commit()
+    return {page.id or 0 for page, _, _ in out}
+
+
+def _repair(session: Session, report: ImportReport, planned: dict[str, str]) -> None:
+    """Render again the pages whose links counted on a planned page that then failed."""
+    slugs: set[str] = set()
+    for slug in report.failed:
+        if slug in planned:
+            slugs |= {slug, rendering.slugify_title(planned[slug])}
+            page = find_page(session=session, slug=slug)
+            if page is not None:
+                slugs.add(rendering.slugify_title(page.title))
+    if not slugs:
+        return
+    start_batch(session=session)
+    table = link_table(session=session)
+    linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(slugs))
+    pages = session.exec(
+        select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
+    ).all()
+    out = []
+    for page in pages:
+        head = current_revision(session=session, page=page)
+        out.append((page, head, _render(table.resolve, page.slug, head.body)))
+    _store_renders(session, out)
+    session.commit()
+
+
+def _render(resolve: rendering.Resolver, slug: str, body: str) -> RenderedBody:
+    out = rendering.render(body, resolve=resolve, attachments=rendering.attachments_url(slug))
+    return out.html, out.toc, out.links
+
+
+_worker_table: links.LinkTable | None = None
+
+
+def _start_worker(table: links.LinkTable) -> None:
+    global _worker_table  # one table per worker process, for all its renders
+    _worker_table = table
+
+
+def _render_in_worker(slug: str, body: str) -> RenderedBody:
+    assert _worker_table is not None
+    return _render(_worker_table.resolve, slug, body)
+
+
+class _Renderer:
+    """Renders pages against one link table: in worker processes while the import goes on
+    saving (``workers`` > 1), else in this process when the render is asked for."""
+
+    def __init__(self, table: links.LinkTable, workers: int) -> None:
+        self.table = table
+        self.pool = (
+            ProcessPoolExecutor(
+                workers,
+                # not fork: this process has a database connection and threads (progress bar)
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(table,),
+            )
+            if workers > 1
+            else None
+        )
+
+    def submit(self, slug: str, body: str) -> Render:
+        """Start rendering ``body`` (the page at ``slug``); call the result for the render."""
+        if self.pool is None:
+            return self.local(slug, body)
+        future: Future[RenderedBody] = self.pool.submit(_render_in_worker, slug, body)
+        return future.result
+
+    def local(self, slug: str, body: str) -> Render:
+        """Render ``body`` in this process once asked for."""
+        return lambda: _render(self.table.resolve, slug, body)
+
+    def __enter__(self) -> _Renderer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _store_renders(session: Session, renders: list[tuple[Page, Revision, RenderedBody]]) -> None:
+    """Cache the renders of the pages' current revisions and record their outgoing links."""
+    if not renders:
+        return
+    now = utcnow()
+    revision_ids = [rev.id or 0 for _, rev, _ in renders]
+    page_ids = [page.id or 0 for page, _, _ in renders]
+    session.execute(
+        delete(RenderedRevision).where(col(RenderedRevision.revision_id).in_(revision_ids))
+    )
+    session.execute(
+        insert(RenderedRevision),
+        [
+            {"revision_id": rev.id, "html": html, "toc": toc, "rendered_at": now}
+            for _, rev, (html, toc, _) in renders
+        ],
+    )
+    session.execute(delete(PageLink).where(col(PageLink.source_id).in_(page_ids)))
+    rows = [
+        {"source_id": page.id, "target_slug": slug}
+        for page, _, (_, _, targets) in renders
+        for slug in dict.fromkeys(targets)
+        if slug != page.slug
+    ]
+    if rows:
+        session.execute(insert(PageLink), rows)
 
 
 def _import_attachments(session: Session, slug: str, folder: Path, author: User | None) -> int:

@@ -15,6 +15,7 @@ from app.core.errors import Invalid
 from app.notifications import service as notifications
 from app.pages import service, transfer
 from app.pages.models import Page, PageLink, RenderedRevision, Revision
+from app.pages.schemas import PageEdit
 from app.search.models import OutboxEvent
 from tests.factories import make_user
 
@@ -77,14 +78,86 @@ def test_links_in_both_directions_resolve_whichever_page_comes_first(
     assert len(session.exec(select(Revision)).all()) == 3
 
 
-def test_a_later_batch_re_renders_the_pages_of_an_earlier_one_linking_to_it(
+def test_a_page_of_an_early_batch_links_to_pages_of_later_ones_rendered_once(
+    session: Session, editor: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    _write(src, "a", "Alpha", "See [[Zulu]] and [[m]].")
+    _write(src, "m", "Mike", "Back to [[Alpha]].")
+    _write(src, "z", "Zulu", "The end.")
+    rendered: list[str] = []
+    real = transfer._render
+
+    def counting(resolve: Any, slug: str, body: str) -> Any:
+        rendered.append(slug)
+        return real(resolve, slug, body)
+
+    monkeypatch.setattr(transfer, "_render", counting)
+    transfer.import_directory(session=session, directory=src, author=editor, batch_size=1)
+    assert _link("z", "Zulu") in _html(session, "a")
+    assert _link("m", "m") in _html(session, "a")
+    assert _link("a", "Alpha") in _html(session, "m")
+    assert rendered == ["a", "m", "z"]  # links resolve against every file: no render again
+    links = session.exec(
+        select(Page.slug, PageLink.target_slug).join(Page, col(Page.id) == PageLink.source_id)
+    ).all()
+    assert sorted(links) == [("a", "m"), ("a", "z"), ("m", "a")]
+
+
+def test_a_page_outside_the_import_linking_to_an_imported_one_is_rendered_again(
     session: Session, editor: User, tmp_path: Path
 ) -> None:
+    service.save_page(
+        session=session, slug="home", edit=PageEdit(title="Home", body="[[Zulu]]"), author=editor
+    )
+    assert "wikilink missing" in _html(session, "home")
     src = tmp_path / "src"
     _write(src, "a", "Alpha", "See [[Zulu]].")
     _write(src, "z", "Zulu", "The end.")
     transfer.import_directory(session=session, directory=src, author=editor, batch_size=1)
+    assert _link("z", "Zulu") in _html(session, "home")
     assert _link("z", "Zulu") in _html(session, "a")
+
+
+def test_links_to_a_file_that_failed_to_import_are_rendered_as_missing(
+    session: Session, editor: User, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    _write(src, "a", "Alpha", "See [[Zulu]] and [[b]].")
+    _write(src, "b", "Bravo", "Too large to save: " + "x" * 2_000_000)
+    _write(src, "z", "Zulu", "See [[a]].")
+    _write(src, "zz", "Zulu", "Same title, fails: " + "x" * 2_000_000)
+    report = transfer.import_directory(session=session, directory=src, author=editor, batch_size=1)
+    assert report.created == ["a", "z"]
+    assert sorted(report.failed) == ["b", "zz"]
+    html = _html(session, "a")
+    assert '<a class="wikilink missing" href="/edit/b?title=b"' in html
+    assert _link("z", "Zulu") in html
+
+
+def test_rendering_in_worker_processes_gives_the_same_pages(
+    session: Session, editor: User, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    for i in range(6):
+        body = f"# P{i}\n\n## Two\n\n[[Page {(i + 1) % 7}]] [[p{i - 1}]]"
+        _write(src, f"p{i}", f"Page {i}", body)
+    report = transfer.import_directory(
+        session=session, directory=src, author=editor, batch_size=2, workers=2
+    )
+    assert len(report.created) == 6
+    in_workers = {slug: _html(session, slug) for slug in report.created}
+    for page in session.exec(select(Page)).all():
+        rev = service.current_revision(session=session, page=page)
+        expected = service.render_revision(session=session, revision=rev)
+        session.expunge(expected)
+        cached = session.get(RenderedRevision, rev.id)
+        assert cached is not None
+        session.delete(cached)
+        session.flush()
+        fresh = service.render_revision(session=session, revision=rev)
+        assert (fresh.html, fresh.toc) == (in_workers[page.slug], expected.toc)
+    session.rollback()
 
 
 def test_a_failing_page_leaves_nothing_and_the_batch_goes_on(
@@ -120,14 +193,14 @@ def test_a_failing_batch_leaves_none_of_its_pages(
     src = tmp_path / "src"
     for slug in ("a", "b", "c", "d"):
         _write(src, slug, slug.upper(), f"Page {slug}.")
-    real = service._store_render
+    real = transfer._render
 
-    def failing(session: Session, page: Page, revision: Revision, **kw: Any) -> None:
-        if page.slug == "d":
+    def failing(resolve: Any, slug: str, body: str) -> Any:
+        if slug == "d":
             raise ValueError("render failed")
-        real(session, page, revision, **kw)
+        return real(resolve, slug, body)
 
-    monkeypatch.setattr(service, "_store_render", failing)
+    monkeypatch.setattr(transfer, "_render", failing)
     report = transfer.import_directory(session=session, directory=src, author=editor, batch_size=2)
     assert report.created == ["a", "b"]
     assert sorted(report.failed) == ["c", "d"]
