@@ -50,6 +50,7 @@ from app.search.documents import (
     SearchResults,
 )
 from app.search.query import AnyOf, DateRange, Match, Node, ParsedQuery, Phrase, Word
+from app.search.segments import MappedStorage
 
 log = logging.getLogger("atrium.search")
 
@@ -300,8 +301,9 @@ def _open_searcher(ix: whoosh_index.FileIndex, previous: Searcher | None) -> Sea
         try:
             toc = ix._read_toc()
             fresh = [s for s in toc.segments if s.segment_id() not in old]
+            storage = MappedStorage(ix.storage.folder)  # parts mapped, not copied
             opened = [
-                SegmentReader(ix.storage, toc.schema, s, generation=toc.generation) for s in fresh
+                SegmentReader(storage, toc.schema, s, generation=toc.generation) for s in fresh
             ]
             break
         except OSError:  # a merge removed a segment between reading the TOC and opening it
@@ -697,7 +699,9 @@ class WhooshBackend:
             return {}
         ix = self._open()
         out: dict[str, str] = {}
-        with ix.reader() as reader:
+        # segments mapped as the searchers map them: Whoosh's own reader copies every one
+        with _open_searcher(ix, None) as searcher:
+            reader = searcher.reader()
             if reader.doc_count() == 0:
                 ix.close()
                 return out
