@@ -839,7 +839,7 @@ def undelete_page(*, session: Session, slug: str, author: User | None, summary: 
 
 
 def _discard_draft(session: Session, user: User | None, slug: str) -> None:
-    if user is not None:
+    if user is not None and user.id is not None:  # the system actor keeps no drafts
         session.execute(delete(Draft).where(col(Draft.user_id) == user.id, col(Draft.slug) == slug))
 
 

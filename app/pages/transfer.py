@@ -154,12 +154,15 @@ def _import_batch(
     batch: RenderBatch = start_batch(session=session)
     saved: list[tuple[str, Path, bool, bool]] = []  # slug, file, created, changed
     renders: dict[int, tuple[str, Render]] = {}  # page id -> the body being rendered
+    slugs = [path.relative_to(directory).with_suffix("").as_posix().lower() for path in paths]
+    # one query for the batch instead of one per file (deleted pages too: saving undeletes)
+    pages = {p.slug: p for p in session.exec(select(Page).where(col(Page.slug).in_(slugs)))}
     for path in paths:
         slug = path.relative_to(directory).with_suffix("").as_posix()
         try:
             slug, edit = parse_file(path, directory)
             with batch_step(session=session, batch=batch):
-                page = find_page(session=session, slug=slug, include_deleted=True)
+                page = pages.get(slug)
                 edit.base = page.head if page is not None and not page.is_deleted else 0
                 edit.summary = f"Imported from {path.name}"
                 result = save_page(
@@ -171,6 +174,7 @@ def _import_batch(
                     batch=batch,
                 )
             saved.append((slug, path, page is None, result.revision is not None))
+            pages[slug] = result.page
             if result.revision is not None:
                 body = result.revision.body
                 renders[result.page.id or 0] = (body, renderer.submit(slug, body))
