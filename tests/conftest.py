@@ -51,6 +51,28 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return Settings(data_dir=data, secret_key="test-secret")
 
 
+@contextmanager
+def module_settings(
+    request: pytest.FixtureRequest, data: Path, **overrides: object
+) -> Iterator[Settings]:
+    """Settings for an app a whole test module shares: a copy of the migrated SQLite template,
+    or, on the scale-out path, a new PostgreSQL database (dropped afterwards) with its search
+    backend."""
+    if ON_POSTGRES:
+        if not PG_URL:
+            raise pytest.UsageError("ATRIUM_TEST_BACKEND=postgres needs ATRIUM_TEST_DATABASE_URL")
+        with _pg_database(request.getfixturevalue("pg_template")) as url:
+            yield Settings(
+                data_dir=data,
+                database_url=url,
+                search_backend="postgres",
+                **overrides,  # type: ignore[arg-type]
+            )
+        return
+    shutil.copy(request.getfixturevalue("migrated_template"), data / "atrium.sqlite3")
+    yield Settings(data_dir=data, **overrides)  # type: ignore[arg-type]
+
+
 def scale_out_database(request: pytest.FixtureRequest) -> str | None:
     """A new PostgreSQL database at head when the suite runs on PostgreSQL, else None."""
     if not ON_POSTGRES:
@@ -145,16 +167,20 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+SCALE_OUT_FIXTURES = frozenset({"settings", "live_server", "matrix", "world"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the scale-out path, run only the tests whose database comes from ``settings`` (or the
-    live server built on it): the others make their own SQLite data dir, already tested."""
+    """On the scale-out path, run only the tests whose database comes from ``settings``, the
+    live server built on it, or a module's shared app (:func:`module_settings`: the permission
+    matrix and the access sweep): the others make their own SQLite data dir, already tested."""
     if not ON_POSTGRES:
         return
     chosen: list[pytest.Item] = []
     skipped: list[pytest.Item] = []
     for item in items:
         names = getattr(item, "fixturenames", ())
-        (chosen if "settings" in names or "live_server" in names else skipped).append(item)
+        (chosen if SCALE_OUT_FIXTURES.intersection(names) else skipped).append(item)
     if skipped:
         config.hook.pytest_deselected(items=skipped)
         items[:] = chosen

@@ -10,7 +10,6 @@ request that was wrong anyway). A new page route without a row here fails the te
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from app.pages import service as pages
 from app.pages.schemas import PageEdit
 from app.reviews import service as reviews
 from app.reviews.schemas import StewardshipUpdate
+from tests.conftest import module_settings
 from tests.factories import csrf_from, login, make_user
 from tests.http.test_permission_matrix import app_routes
 
@@ -84,12 +84,17 @@ def _target(session: Session, slug: str, author: User) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     data = tmp_path_factory.mktemp("access")
-    shutil.copy(migrated_template, data / "atrium.sqlite3")
-    settings = Settings(
-        data_dir=data, secret_key="access", webhook_worker=False, search_indexer=False
-    )
+    with module_settings(
+        request, data, secret_key="access", webhook_worker=False, search_indexer=False
+    ) as settings:
+        yield from _world(settings)
+
+
+def _world(settings: Settings) -> Iterator[World]:
     app = create_app(settings)
     with TestClient(app) as anonymous, open_session(app.state.engine, settings) as session:
         root = make_user(session, username="root", role=Role.admin)

@@ -15,8 +15,8 @@ visitor, 403 for a signed-in one. Never a 500.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from app.core.security import CSRF_HEADER
 from app.main import create_app
 from app.pages import service as pages
 from app.workshops import room
+from tests.conftest import module_settings
 from tests.factories import csrf_from, login
 from tests.http import permission_world as w
 from tests.http.permission_world import OTHER, PAGE, PASSWORD, TARGET, USERNAMES
@@ -990,12 +991,21 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Matrix]:
+def matrix(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Matrix]:
     data = tmp_path_factory.mktemp("matrix")
-    shutil.copy(migrated_template, data / "atrium.sqlite3")
-    settings = Settings(
-        data_dir=data, secret_key="matrix", webhook_worker=False, search_indexer=False
-    )
+    with (
+        module_settings(
+            request, data, secret_key="matrix", webhook_worker=False, search_indexer=False
+        ) as settings,
+        _matrix(settings) as found,
+    ):
+        yield found
+
+
+@contextmanager
+def _matrix(settings: Settings) -> Iterator[Matrix]:
     app = create_app(settings)
     with (
         pytest.MonkeyPatch.context() as patch,
