@@ -5,6 +5,7 @@ A page's attachments travel beside its file: ``roles/cio.md`` and ``roles/cio.at
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -30,7 +31,6 @@ from app.pages.service import (
     RenderBatch,
     batch_step,
     current_revision,
-    find_page,
     link_table,
     save_page,
     start_batch,
@@ -96,23 +96,37 @@ def import_directory(
     Pages are saved ``batch_size`` at a time in one transaction with their renders and links;
     a page that fails leaves nothing behind and the others go on. Wikilinks resolve against
     the wiki as it will be once every file is imported, so each page is rendered once, however
-    the links between the files point; the pages linking to a file that then failed are
-    rendered again at the end. ``workers``: processes rendering meanwhile (default: one per
-    CPU for large imports). Attachments follow once their page is committed.
+    the links between the files point; the pages linking to a file that failed (or was not
+    reached: the import stopped) are rendered again at the end. ``workers``: processes
+    rendering meanwhile (default: one per CPU for large imports). Attachments follow once
+    their page is committed.
     """
     report = ImportReport()
     paths = markdown_files(directory)
     planned = _plan(paths, directory)
     table = _final_links(session, planned)
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if len(paths) >= POOL_MIN_PAGES else 1
-    with _Renderer(table, workers) as renderer:
-        done: set[int] = set()  # pages rendered (and committed) against ``table``
-        for start in range(0, len(paths), max(1, batch_size)):
-            chunk = paths[start : start + batch_size]
-            _import_batch(session, directory, chunk, author, report, progress, renderer, done)
+        workers = _cpus() if len(paths) >= POOL_MIN_PAGES else 1
+    try:
+        with _Renderer(table, workers) as renderer:
+            done: set[int] = set()  # pages rendered (and committed) against ``table``
+            for start in range(0, len(paths), max(1, batch_size)):
+                chunk = paths[start : start + batch_size]
+                _import_batch(session, directory, chunk, author, report, progress, renderer, done)
+    except BaseException:
+        # the committed batches' links may count on pages that will not come now
+        session.rollback()
+        with contextlib.suppress(Exception):  # best effort: the first error is the one to see
+            _repair(session, report, planned)
+        raise
     _repair(session, report, planned)
     return report
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _plan(paths: list[Path], directory: Path) -> dict[str, str]:
@@ -220,13 +234,10 @@ def _finish(
     if batch.slugs:
         linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(batch.slugs))
         for page in session.exec(
-            select(Page).where(
-                col(Page.id).in_(linking),
-                col(Page.deleted_at).is_(None),
-                col(Page.id).not_in(done),
-            )
+            select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
         ).all():
-            pages.setdefault(page.id or 0, page)
+            if page.id not in done:
+                pages.setdefault(page.id or 0, page)
     heads = {
         r.page_id: r
         for r in session.exec(
@@ -250,27 +261,31 @@ def _finish(
 
 
 def _repair(session: Session, report: ImportReport, planned: dict[str, str]) -> None:
-    """Render again the pages whose links counted on a planned page that then failed."""
-    slugs: set[str] = set()
-    for slug in report.failed:
-        if slug in planned:
-            slugs |= {slug, rendering.slugify_title(planned[slug])}
-            page = find_page(session=session, slug=slug)
-            if page is not None:
-                slugs.add(rendering.slugify_title(page.title))
-    if not slugs:
+    """Render again the pages whose links counted on a planned page that was not saved."""
+    saved = {*report.created, *report.updated, *report.unchanged}
+    missing = sorted(planned.keys() - saved)
+    if not missing:
         return
     start_batch(session=session)
+    ids: set[int] = set()
+    for start in range(0, len(missing), 500):  # bounded IN lists
+        chunk = missing[start : start + 500]
+        slugs = {*chunk, *(rendering.slugify_title(planned[s]) for s in chunk)}
+        # an existing page that failed to change keeps its title: links to that resolve too
+        current = session.exec(select(Page.title).where(col(Page.slug).in_(chunk))).all()
+        slugs |= {rendering.slugify_title(t) for t in current}
+        linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(slugs))
+        ids.update(session.exec(linking).all())
     table = link_table(session=session)
-    linking = select(PageLink.source_id).where(col(PageLink.target_slug).in_(slugs))
-    pages = session.exec(
-        select(Page).where(col(Page.id).in_(linking), col(Page.deleted_at).is_(None))
-    ).all()
-    out = []
-    for page in pages:
-        head = current_revision(session=session, page=page)
-        out.append((page, head, _render(table.resolve, page.slug, head.body)))
-    _store_renders(session, out)
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        out = []
+        id_chunk = ordered[start : start + 500]
+        for page in session.exec(select(Page).where(col(Page.id).in_(id_chunk))).all():
+            if not page.is_deleted:
+                head = current_revision(session=session, page=page)
+                out.append((page, head, _render(table.resolve, page.slug, head.body)))
+        _store_renders(session, out)
     session.commit()
 
 

@@ -224,3 +224,26 @@ def test_imported_links_into_a_restricted_subtree_tell_nothing(
     assert _link("hr/nothing-here", "hr/nothing-here") in html  # looks the same, missing or not
     assert 'href="/edit/salary-bands' in html  # a title does not resolve into the subtree
     assert _link("home", "Home") in _html(session, "hr/salaries")
+
+
+def test_an_import_that_stops_leaves_no_links_to_the_pages_it_did_not_reach(
+    session: Session, editor: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    _write(src, "a", "Alpha", "See [[b]] and [[Zulu]].")
+    _write(src, "b", "Bravo", "Back to [[a]].")
+    _write(src, "z", "Zulu", "The end.")
+    real = transfer._render
+
+    def crashing(resolve: Any, slug: str, body: str) -> Any:
+        if slug == "b":
+            raise RuntimeError("worker lost")
+        return real(resolve, slug, body)
+
+    monkeypatch.setattr(transfer, "_render", crashing)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        transfer.import_directory(session=session, directory=src, author=editor, batch_size=1)
+    assert sorted(session.exec(select(Page.slug)).all()) == ["a"]
+    html = _html(session, "a")
+    assert '<a class="wikilink missing" href="/edit/b?title=b"' in html
+    assert '<a class="wikilink missing" href="/edit/zulu?title=Zulu"' in html
