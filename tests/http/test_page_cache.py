@@ -144,3 +144,35 @@ def test_closing_the_wiki_to_visitors_stops_serving_stored_copies(
     assert client.get("/wiki/core/r2v").headers[CACHE] == "hit"
     monkeypatch.setattr(settings, "public_read", False)
     assert client.get("/wiki/core/r2v").status_code == 401
+
+
+def test_a_change_through_another_process_is_seen_at_once(
+    settings: Settings, session: Session
+) -> None:
+    """Two apps on one database stand for two worker processes or two servers."""
+    make_user(session, username="alice", role=Role.editor)
+    make_page(session, slug="core/r2v", title="R2V", body="first text\n")
+    with TestClient(create_app(settings)) as reader, TestClient(create_app(settings)) as editor:
+        reader.get("/wiki/core/r2v")
+        assert reader.get("/wiki/core/r2v").headers[CACHE] == "hit"
+        token = login(editor)
+        form = editor.get("/edit/core/r2v").text
+        base = re.search(r'name="base" value="(\d+)"', form)
+        assert base
+        saved = editor.post(
+            "/edit/core/r2v",
+            data={
+                "base": base.group(1),
+                "title": "R2V",
+                "body": "second text\n",
+                "csrf_token": token,
+                "tags_text": "",
+                "summary": "",
+            },
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303
+        after = reader.get("/wiki/core/r2v")
+        assert after.headers[CACHE] == "miss"
+        assert "second text" in after.text
+        assert "first text" not in after.text
