@@ -179,13 +179,13 @@ def notifications(report: Report, a: Server, b: Server, x: Browser, y: Browser, 
         before = _unread(x, a)
         saved = _edit(y, b, slug, f"Edited by Y through B ({uuid.uuid4().hex[:8]}).", form_on=b)
         report.check("Y's edit through B is saved", saved.status_code == 303, saved)
-        inbox = x.get(a, "/inbox").text
-        report.check(
-            "X's inbox through A lists Y's edit, unread",
-            "is-unread" in inbox and "Bench Y" in inbox,
-            re.sub(r"\s+", " ", inbox[inbox.find("inbox-item") :][:200]),
-        )
         for label, server in (("A", a), ("B", b)):
+            inbox = x.get(server, "/inbox").text
+            report.check(
+                f"X's inbox through {label} lists Y's edit, unread",
+                "is-unread" in inbox and "Bench Y" in inbox,
+                re.sub(r"\s+", " ", inbox[inbox.find("inbox-item") :][:200]),
+            )
             badge, unread = _badge(x, server), _unread(x, server)
             report.check(
                 f"X's unread badge through {label} counts it",
@@ -194,10 +194,11 @@ def notifications(report: Report, a: Server, b: Server, x: Browser, y: Browser, 
             )
         marked = x.submit(b, "/inbox/read", {"all": "true"}, form_on=(b, "/inbox"))
         badge, unread = _badge(x, a), _unread(x, a)
+        listed = "is-unread" in x.get(a, "/inbox?show=all").text
         report.check(
-            "X marks all read through B; A shows none unread",
-            marked.status_code == 303 and unread == 0 and "unread" not in badge,
-            (marked.status_code, badge, unread),
+            "X marks all read through B; A's badge, count and inbox show none unread",
+            marked.status_code == 303 and unread == 0 and "unread" not in badge and not listed,
+            (marked.status_code, badge, unread, listed),
         )
 
 
