@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -24,9 +25,18 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyReque
 from app.core.time import as_utc, utcnow
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# verifying against this keeps the time of a sign-in with an unknown user like a known one's
-_DUMMY_HASH = _hasher.hash("atrium-timing-equaliser")
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against, so a sign-in with an unknown user takes as long as a known one's.
+
+    Made at the first such sign-in, not at import: Argon2 uses 64 MiB for a hash, which every
+    process importing this module (the ``atrium serve`` supervisor included) kept as its peak RSS.
+    """
+    return _hasher.hash("atrium-timing-equaliser")
+
 
 # --- permissions -----------------------------------------------------------------------------
 
@@ -363,7 +373,7 @@ def _verify(session: Session, username: str, password: str) -> User | None:
     """The user whose credentials these are, or None (in about the same time either way)."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.password_hash:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         return None
     valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
     if not valid or not user.is_active:
