@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -63,21 +65,20 @@ def serve(
     reload: Annotated[bool, typer.Option(help="reload on code changes")] = False,
 ) -> None:
     """Migrate, then serve the wiki with uvicorn."""
-    import uvicorn
-
     settings = Settings()
     migrate(settings)
     settings.resolved_secret_key  # noqa: B018 - create it once, before workers race for it
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        reload=reload,
-        proxy_headers=True,
-        log_level="info",
-    )
+    # uvicorn replaces this process (same pid, signals and output) rather than running in it:
+    # this one has imported the whole application and run the migrations, ~90 MiB that its
+    # supervisor would keep for the server's lifetime; the workers import the app themselves
+    # (-P and --app-dir: the app is imported from where this module is, never the current dir)
+    args = ["app.main:create_app", "--factory", "--proxy-headers", "--log-level", "info"]
+    args += ["--app-dir", str(Path(__file__).resolve().parent.parent)]
+    args += ["--host", host or settings.host, "--port", str(port or settings.port)]
+    args += ["--workers", str(workers or settings.workers)] + (["--reload"] if reload else [])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-P", "-m", "uvicorn", *args])
 
 
 @app.command("import")
