@@ -255,16 +255,28 @@ def render_preview(
 
 
 def _store_render(
-    session: Session, page: Page, revision: Revision, *, resolve: rendering.Resolver | None = None
+    session: Session,
+    page: Page,
+    revision: Revision,
+    *,
+    resolve: rendering.Resolver | None = None,
+    new: bool = False,
 ) -> None:
-    """Render the current revision, cache its HTML and record its outgoing links."""
+    """Render the current revision, cache its HTML and record its outgoing links.
+
+    ``new``: the revision was just added, so no render of it is stored yet (no need to look).
+    """
     session.flush()
     out = rendering.render(
         revision.body,
         resolve=resolve or _resolver(session),
         attachments=rendering.attachments_url(page.slug),
     )
-    session.merge(RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc))
+    rendered = RenderedRevision(revision_id=revision.id or 0, html=out.html, toc=out.toc)
+    if new:
+        session.add(rendered)
+    else:
+        session.merge(rendered)
     # "fetch": matching the rows to the session's objects by key, not by scanning them all
     session.execute(
         delete(PageLink).where(col(PageLink.source_id) == page.id),
@@ -385,11 +397,12 @@ def _add_revision(
     summary: str,
     author: User | None,
     moved_from: str | None = None,
+    head: Revision | None = None,
 ) -> Revision:
     now = utcnow()
     if page.head:
         # the head so far becomes a delta against the new text (see app.pages.storage)
-        storage.supersede(current_revision(session=session, page=page), body)
+        storage.supersede(head or current_revision(session=session, page=page), body)
     page.head += 1
     page.title = title
     page.tags = list(tags)
@@ -512,13 +525,14 @@ def save_page(
         tags=tags,
         summary=edit.summary or ("Merged with concurrent changes" if merged else ""),
         author=author,
+        head=current,
     )
     if batch is not None:
         batch.pages[page.id or 0] = page
         if title != current.title:
             batch.slugs.add(rendering.slugify_title(title))
     else:
-        _store_render(session, page, rev)
+        _store_render(session, page, rev, new=True)
         if title != current.title:
             _refresh_linkers(session, [rendering.slugify_title(title)], skip=page.id)
     _discard_draft(session, author, slug)
@@ -658,7 +672,7 @@ def _create(
         batch.pages[page.id or 0] = page
         batch.slugs |= {slug, rendering.slugify_title(edit.title)}
     else:
-        _store_render(session, page, rev)
+        _store_render(session, page, rev, new=True)
         _refresh_linkers(session, {slug, rendering.slugify_title(edit.title)}, skip=page.id)
     _discard_draft(session, author, slug)
     _finish(session, commit)
