@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from app.core.config import Settings
 from app.search.documents import Progress, SearchDocument, SearchRequest, SearchResults
@@ -26,8 +26,12 @@ class SearchBackend(Protocol):
     def delete(self, keys: Sequence[str]) -> None:
         """Remove documents by key (``kind:ref_id``)."""
 
-    def search(self, request: SearchRequest) -> SearchResults:
-        """Ranked, permission-filtered results with snippets and facets."""
+    def search(
+        self, request: SearchRequest, *, connection: Connection | None = None
+    ) -> SearchResults:
+        """Ranked, permission-filtered results with snippets and facets. A backend that reads
+        the database uses ``connection`` (the request's own) when given, so a request never
+        holds two pooled connections at once."""
 
     def indexed_versions(self) -> dict[str, str]:
         """Key -> version of every indexed document (to reconcile with the database)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
+from sqlalchemy import Connection
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import StemmingAnalyzer
@@ -740,8 +741,12 @@ class WhooshBackend:
                 self._searcher.close()
                 self._searcher = None
 
-    def search(self, request: SearchRequest) -> SearchResults:
-        """Run a search for one user: permissions as a filter, ranked, snippets, facets."""
+    def search(
+        self, request: SearchRequest, *, connection: Connection | None = None
+    ) -> SearchResults:
+        """Run a search for one user: permissions as a filter, ranked, snippets, facets (the
+        index is in files: ``connection`` is not needed)."""
+        del connection
         started = time.perf_counter()
         query = request.query
         empty = SearchResults(

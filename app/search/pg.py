@@ -16,11 +16,12 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from datetime import UTC
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
@@ -254,7 +255,9 @@ class PostgresBackend:
 
     # -- searching
 
-    def search(self, request: SearchRequest) -> SearchResults:
+    def search(
+        self, request: SearchRequest, *, connection: Connection | None = None
+    ) -> SearchResults:
         """Ranked, permission-filtered results; ts_headline only on the returned page."""
         started = time.perf_counter()
         query = request.query
@@ -298,7 +301,11 @@ class PostgresBackend:
             FROM top
             ORDER BY top.rank DESC, top.updated_at DESC, top.id
         """
-        with self.engine.connect() as conn:
+        # the request's own connection when given: taking a second one from the pool while
+        # the request holds one let 20 concurrent searches exhaust the pool and wait for its
+        # 30 s timeout
+        opened = nullcontext(connection) if connection is not None else self.engine.connect()
+        with opened as conn:
             rows = conn.execute(text(sql), c.params).mappings().all()
             if rows:
                 total = rows[0]["total"]

@@ -110,7 +110,9 @@ def search(
         snippets=True,
         suggest=True,
     )
-    return get_backend(settings_of(session), _engine(session)).search(request)
+    return get_backend(settings_of(session), _engine(session)).search(
+        request, connection=session.connection()
+    )
 
 
 def quick_search(*, session: Session, user: User | None, q: str, limit: int = 8) -> SearchResults:
@@ -127,7 +129,9 @@ def quick_search(*, session: Session, user: User | None, q: str, limit: int = 8)
         snippets=False,
         suggest=False,
     )
-    return get_backend(settings_of(session), _engine(session)).search(request)
+    return get_backend(settings_of(session), _engine(session)).search(
+        request, connection=session.connection()
+    )
 
 
 def pending_changes(*, session: Session) -> int:
