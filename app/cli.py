@@ -76,9 +76,13 @@ def serve(
     args += ["--app-dir", str(Path(__file__).resolve().parent.parent)]
     args += ["--host", host or settings.host, "--port", str(port or settings.port)]
     args += ["--workers", str(workers or settings.workers)] + (["--reload"] if reload else [])
+    # glibc gives each thread that allocates its own heap arena (up to 8 per core), and the
+    # thread pool of a worker keeps memory freed in one arena from being reused by the others:
+    # two arenas took ~25 MiB off each worker's RSS under the bench load (full data set)
+    env = {"MALLOC_ARENA_MAX": "2", **os.environ}
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-P", "-m", "uvicorn", *args])
+    os.execve(sys.executable, [sys.executable, "-P", "-m", "uvicorn", *args], env)
 
 
 @app.command("import")
