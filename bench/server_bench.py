@@ -15,6 +15,7 @@ the baseline and writes bench/results/<time>-<size>.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -37,7 +38,7 @@ from bench import dataset, loadgen
 from bench import peer_otterwiki as peer
 from bench.generate import DOMAIN, LONG_HISTORY, TAGS
 from bench.loadgen import Run, Step, StepMaker
-from bench.procs import Server, free_port
+from bench.procs import Server, _status_kib, free_port
 
 HERE = Path(__file__).parent
 WORK = HERE / ".run"
@@ -196,6 +197,50 @@ def disk_figures(data: Path, meta: dict[str, int]) -> dict[str, float]:
     }
 
 
+def process_memory(server: Server) -> list[dict[str, object]]:
+    """Peak and current RSS of each of the server's processes (KiB, from /proc), with its role:
+    the supervisor, each worker, multiprocessing's resource tracker. ``anon`` is private memory,
+    ``file`` mapped files (the search index's pages among them, shared between the workers)."""
+    rows: list[dict[str, object]] = []
+    for pid in server.pids():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        role = (
+            "supervisor"
+            if server.process is not None and pid == server.process.pid
+            else "resource tracker"
+            if "resource_tracker" in command
+            else "worker"
+        )
+        rows.append(
+            {
+                "role": role,
+                "pid": pid,
+                "peak_kib": _status_kib(pid, "VmHWM"),
+                "rss_kib": _status_kib(pid, "VmRSS"),
+                "anon_kib": _status_kib(pid, "RssAnon"),
+                "file_kib": _status_kib(pid, "RssFile"),
+            }
+        )
+    return rows
+
+
+def memory_lines(results: dict[str, object]) -> list[str]:
+    """The per-process memory of the Atrium run, one line per process and the total."""
+    rows: list[dict[str, int | str]] = results["atrium_rss_kib"]["processes"]  # type: ignore[index]
+    lines = [
+        f"  {r['role']:<16} pid {r['pid']:>7}: peak {int(r['peak_kib']) / 1024:6.1f} MiB, now "
+        f"{int(r['rss_kib']) / 1024:6.1f} (anon {int(r['anon_kib']) / 1024:6.1f}, file "
+        f"{int(r['file_kib']) / 1024:6.1f}) MiB"
+        for r in rows
+    ]
+    total = sum(int(r["peak_kib"]) for r in rows)
+    lines.append(f"  {'all processes':<28}: peak {total / 1024:6.1f} MiB (sum of the peaks)")
+    return lines
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     """The whole benchmark; returns the results."""
     loadgen.ensure_wrk()
@@ -274,7 +319,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         if workshop:
             bench.gets("atrium", app, "workshop room", [f"/workshops/{workshop}"], cookie)
         largest, total = app.peak_rss_kib()
-        results["atrium_rss_kib"] = {"largest_process": largest, "all_processes": total}
+        results["atrium_rss_kib"] = {
+            "largest_process": largest,
+            "all_processes": total,
+            "processes": process_memory(app),
+        }
     finally:
         app.stop()
     if args.peer:
@@ -334,7 +383,10 @@ def table(results: dict[str, object]) -> str:
     extra: list[Callable[[], str]] = [
         lambda: f"reindex: {results['reindex']}",
         lambda: f"import: {results['import']}",
-        lambda: f"Atrium peak RSS (KiB): {results['atrium_rss_kib']}",
+        lambda: (
+            "Atrium peak RSS (KiB, largest, all): "
+            f"{[results['atrium_rss_kib'][k] for k in ('largest_process', 'all_processes')]}"  # type: ignore[index]
+        ),
         lambda: f"baseline peak RSS (KiB, largest, all): {results['baseline_rss_kib']}",
         lambda: f"peer peak RSS (KiB): {results['peer_rss_kib']}",
         lambda: (
@@ -352,6 +404,9 @@ def table(results: dict[str, object]) -> str:
             lines.append(line())
         except KeyError:
             continue
+    with contextlib.suppress(KeyError, TypeError):  # results from before per-process figures
+        memory = memory_lines(results)
+        lines += ["Atrium memory per process (peak VmHWM; now VmRSS):", *memory]
     return "\n".join(lines)
 
 
