@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,7 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, event, inspect
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, SessionTransaction
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.core import changes
@@ -86,6 +89,75 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 _WRITING = "atrium_write_transaction"
+_GATE = "atrium_writer_gate"
+
+
+class _WriterGate:
+    """Lines up one SQLite database's writers, so each is let in as soon as the one before ends.
+
+    SQLite's busy handler retries a locked ``BEGIN IMMEDIATE`` after sleeps growing to 100 ms, so
+    a writer that has waited a while keeps losing to writers that come later: with 8 concurrent
+    saves on 2 workers, the wait for the lock was p50 20 ms but p90 1.1 s and p99 4 s. Here the
+    threads of a process wait on a lock, and one of them per process on an ``flock`` of a file
+    beside the database; the kernel wakes it when the holder lets go (at the end of its
+    transaction, or when its process dies). Writers that do not pass here (another program)
+    still meet SQLite's own lock and busy timeout.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.threads = threading.Lock()
+        self.fd: int | None = None
+
+    def enter(self) -> bool:
+        """Wait for the turn of this thread; False if that takes over 30 s (SQLite decides)."""
+        if not self.threads.acquire(timeout=30):
+            return False
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)  # waits without the GIL
+        except OSError:
+            self.threads.release()
+            return False
+        except BaseException:
+            self.threads.release()
+            raise
+        return True
+
+    def leave(self) -> None:
+        """Let the next writer in."""
+        try:
+            if self.fd is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+_GATES: dict[tuple[int, str], _WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _writer_gate(session: Session) -> _WriterGate | None:
+    url = session.get_bind().engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.abspath(str(url.database)) + "-writer.lock"
+    key = (os.getpid(), path)  # a forked child must not share its parent's open file
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = _WriterGate(path)
+    return gate
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _leave_gate(session: Session, transaction: SessionTransaction) -> None:
+    # after the COMMIT or ROLLBACK itself, so the next writer's BEGIN IMMEDIATE finds no lock
+    if session.info.get(_WRITING) is transaction:
+        gate = session.info.pop(_GATE, None)
+        if isinstance(gate, _WriterGate):
+            gate.leave()
 
 
 def begin_write(session: Session) -> None:
@@ -93,15 +165,25 @@ def begin_write(session: Session) -> None:
 
     Services call this first in every use case that writes. On SQLite it takes the write lock at
     BEGIN (so a read-check-write sequence such as "is the base revision still current?" cannot
-    interleave with another writer); on PostgreSQL services lock rows with FOR UPDATE instead.
+    interleave with another writer), its turn given by a _WriterGate; on PostgreSQL services lock
+    rows with FOR UPDATE instead.
     """
     current = session.get_transaction()
     if current is not None and session.info.get(_WRITING) is current:
         return  # already writing: a step of a larger use case joins its transaction
     if session.in_transaction():
         session.commit()  # ends the read-only transaction a dependency may have opened
-    session.connection(execution_options={"atrium_write": True})
+    gate = _writer_gate(session)
+    entered = gate is not None and gate.enter()
+    try:
+        session.connection(execution_options={"atrium_write": True})
+    except BaseException:
+        if gate is not None and entered:
+            gate.leave()
+        raise
     session.info[_WRITING] = session.get_transaction()
+    if gate is not None and entered:
+        session.info[_GATE] = gate
 
 
 def is_writing(session: Session) -> bool:
