@@ -76,6 +76,9 @@ def serve(
     args += ["--app-dir", str(Path(__file__).resolve().parent.parent)]
     args += ["--host", host or settings.host, "--port", str(port or settings.port)]
     args += ["--workers", str(workers or settings.workers)] + (["--reload"] if reload else [])
+    # a worker still starting on a busy machine (building the app, opening the search index)
+    # is not a hung one: uvicorn's 5 s health check killed and restarted workers at load 10
+    args += ["--timeout-worker-healthcheck", "30"]
     # glibc gives each thread that allocates its own heap arena (up to 8 per core), and the
     # thread pool of a worker keeps memory freed in one arena from being reused by the others:
     # two arenas took ~25 MiB off each worker's RSS under the bench load (full data set)
