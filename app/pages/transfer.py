@@ -98,15 +98,18 @@ def import_directory(
     the wiki as it will be once every file is imported, so each page is rendered once, however
     the links between the files point; the pages linking to a file that failed (or was not
     reached: the import stopped) are rendered again at the end. ``workers``: processes
-    rendering meanwhile (default: one per CPU for large imports). Attachments follow once
-    their page is committed.
+    rendering meanwhile (0: this one renders; default: one fewer than the CPUs for large
+    imports). Attachments follow once their page is committed.
     """
     report = ImportReport()
     paths = markdown_files(directory)
     planned = _plan(paths, directory)
     table = _final_links(session, planned)
     if workers is None:
-        workers = _cpus() if len(paths) >= POOL_MIN_PAGES else 1
+        # this process saves while the others render: one fewer than the CPUs, as the saving
+        # is the longer part (two render processes beside it on 2 cores made three processes
+        # share two cores, and the import took longer: 10,001 pages 69 s)
+        workers = _cpus() - 1 if len(paths) >= POOL_MIN_PAGES else 0
     try:
         with _Renderer(table, workers) as renderer:
             done: set[int] = set()  # pages rendered (and committed) against ``table``
@@ -308,8 +311,8 @@ def _render_in_worker(slug: str, body: str) -> RenderedBody:
 
 
 class _Renderer:
-    """Renders pages against one link table: in worker processes while the import goes on
-    saving (``workers`` > 1), else in this process when the render is asked for."""
+    """Renders pages against one link table: in ``workers`` processes while the import goes on
+    saving, or (0) in this process when the render is asked for."""
 
     def __init__(self, table: links.LinkTable, workers: int) -> None:
         self.table = table
@@ -321,7 +324,7 @@ class _Renderer:
                 initializer=_start_worker,
                 initargs=(table,),
             )
-            if workers > 1
+            if workers > 0
             else None
         )
 
