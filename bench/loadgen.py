@@ -178,3 +178,26 @@ def stateful(
         server_cpu_ms=cpu * 1000 / len(latencies) if latencies else 0.0,
         load_avg=os.getloadavg()[0],
     )
+
+
+def cache_hits(server: Server, paths: list[str], sample: int = 40) -> float | None:
+    """Share of anonymous page views served from the page cache (``X-Atrium-Cache``), each on a
+    new connection so they spread over the workers; None without that header (no cache)."""
+    answers = []
+    for path in paths[:: max(1, len(paths) // sample)][:sample]:
+        answers.append(httpx.get(server.url + path).headers.get("x-atrium-cache"))
+    if not any(answers):
+        return None
+    return float(sum(a == "hit" for a in answers) / len(answers))
+
+
+def warm_page_cache(server: Server, paths: list[str], *, target: float = 0.95) -> float | None:
+    """Load ``paths`` at concurrency 8 until ``target`` of a sample of new connections (spread
+    over the workers, each with its own cache) are served from the page cache; the share."""
+    share = None
+    for _ in range(6):
+        wrk(server, "warm-up", paths, concurrency=8, seconds=2)
+        share = cache_hits(server, paths)
+        if share is None or share >= target:
+            break
+    return share

@@ -238,7 +238,7 @@ def measure(
     hits = None
     if scenario == "anonymous":  # warm until most page views come from the page cache
         for _ in range(MAX_WARM_UPS):
-            hits = cache_hits(server, paths)
+            hits = loadgen.cache_hits(server, paths)
             if hits is None or hits >= 0.9:
                 break
             loadgen.wrk(server, "warm-up", paths, concurrency=8, seconds=seconds)
@@ -263,17 +263,6 @@ def measure(
             {**run.as_dict(), "layout": layout, "kind": scenario, "db_cpu_ms": db_ms, "hits": hits}
         )
     return out
-
-
-def cache_hits(server: Server, paths: list[str], sample: int = 40) -> float | None:
-    """Share of anonymous page views served from the page cache (``X-Atrium-Cache``), each on a
-    new connection so they spread over the workers; None without that header (no cache)."""
-    answers = []
-    for path in paths[:: max(1, len(paths) // sample)][:sample]:
-        answers.append(httpx.get(server.url + path).headers.get("x-atrium-cache"))
-    if not any(answers):
-        return None
-    return float(sum(a == "hit" for a in answers) / len(answers))
 
 
 def signed_in_cookie(server: Server, path: str) -> str:
