@@ -113,23 +113,31 @@ class _WriterGate:
         """Wait for the turn of this thread; False if that takes over 30 s (SQLite decides)."""
         if not self.threads.acquire(timeout=30):
             return False
+        # opened per turn and closed at its end: a file kept open would hold the data dir's
+        # file system busy (it could not be remounted read-only, say) for the process's life
+        fd: int | None = None
         try:
-            if self.fd is None:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)  # waits without the GIL
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits without the GIL
         except OSError:
+            if fd is not None:
+                os.close(fd)
             self.threads.release()
             return False
         except BaseException:
+            if fd is not None:
+                os.close(fd)
             self.threads.release()
             raise
+        self.fd = fd
         return True
 
     def leave(self) -> None:
-        """Let the next writer in."""
+        """Let the next writer in (closing the file lets go of its lock)."""
+        fd, self.fd = self.fd, None
         try:
-            if self.fd is not None:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            if fd is not None:
+                os.close(fd)
         finally:
             self.threads.release()
 
