@@ -903,6 +903,18 @@ class IndexEntry:
     backlinks: int
 
 
+def head_revisions(*, session: Session, page_ids: Iterable[int]) -> dict[int, Revision]:
+    """The current revision of each of these pages, by page id, in one query."""
+    return {
+        r.page_id: r
+        for r in session.exec(
+            select(Revision)
+            .join(Page, col(Page.id) == Revision.page_id)
+            .where(col(Revision.page_id).in_(list(page_ids)), Revision.number == Page.head)
+        )
+    }
+
+
 def index_entries(*, session: Session, ids: Iterable[int]) -> list[IndexEntry]:
     """The current state of these pages for the search index (deleted or missing ones left out)."""
     wanted = list(ids)
@@ -914,14 +926,7 @@ def index_entries(*, session: Session, ids: Iterable[int]) -> list[IndexEntry]:
     if not pages:
         return []
     ids_ = [p.id for p in pages]
-    revs = {
-        r.page_id: r
-        for r in session.exec(
-            select(Revision)
-            .join(Page, col(Page.id) == Revision.page_id)
-            .where(col(Revision.page_id).in_(ids_), Revision.number == Page.head)
-        )
-    }
+    revs = head_revisions(session=session, page_ids=[i for i in ids_ if i is not None])
     cached = dict(
         session.exec(
             select(RenderedRevision.revision_id, RenderedRevision.html).where(

@@ -31,6 +31,7 @@ from app.pages.service import (
     RenderBatch,
     batch_step,
     current_revision,
+    head_revisions,
     link_table,
     save_page,
     start_batch,
@@ -241,14 +242,7 @@ def _finish(
         ).all():
             if page.id not in done:
                 pages.setdefault(page.id or 0, page)
-    heads = {
-        r.page_id: r
-        for r in session.exec(
-            select(Revision)
-            .join(Page, col(Page.id) == Revision.page_id)
-            .where(col(Page.id).in_(pages), Revision.number == Page.head)
-        )
-    }
+    heads = head_revisions(session=session, page_ids=pages)
     out: list[tuple[Page, Revision, RenderedBody]] = []
     for page_id, page in sorted(pages.items()):
         if page.is_deleted:
