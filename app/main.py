@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.core import handlers, problems
+from app.core import handlers, heap, problems
 from app.core.browser import BrowserSecurity
 from app.core.config import Settings
 from app.core.db import ROOT, make_engine
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        heap.settle()  # everything built so far lives as long as the worker
         async with (
             mail.delivery_task(engine, settings),
             search_lifecycle.indexer_running(_app, engine, settings),
