@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.core import db
+from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
-from app.pages import history, service, structure
+from app.pages import history, rendering, service, structure
 from app.pages.models import Revision, RevisionKind
 from app.pages.schemas import DraftSave, PageEdit
 from tests.factories import make_page, make_user
@@ -326,3 +331,89 @@ def test_saves_can_be_steps_of_one_larger_transaction(session: Session, editor: 
         )
     assert service.find_page(session=session, slug="a").head == 1  # type: ignore[union-attr]
     assert service.find_draft(session=session, slug="a", user=editor) is None
+
+
+def _link_class(html: str, text: str) -> str:
+    return html.split(text)[0].rsplit("<a", 1)[1]
+
+
+def test_a_save_is_rendered_before_its_write_transaction(
+    session: Session, editor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_page(session, slug="roles/cio", title="CIO", body="y", author=editor)
+    page = make_page(session, slug="home", title="Home", body="first", author=editor)
+    renders: list[bool] = []
+    render = rendering.render
+
+    def counting(body: str, **kw: Any) -> rendering.Rendered:
+        renders.append(db.is_writing(session))
+        return render(body, **kw)
+
+    monkeypatch.setattr(rendering, "render", counting)
+    service.save_page(
+        session=session,
+        slug="home",
+        edit=_edit(page.head, "See [[CIO|the CIO]] and [[Nobody]].", title="Home"),
+        author=editor,
+    )
+    # one render, made while no write lock was held, and it is the one stored
+    assert renders == [False]
+    html = service.render_revision(
+        session=session, revision=service.current_revision(session=session, page=page)
+    ).html
+    assert "missing" not in _link_class(html, "the CIO")
+    assert "missing" in _link_class(html, "Nobody")
+
+
+def test_an_early_render_is_redone_when_a_link_target_appears_meanwhile(
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+    editor: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = make_page(session, slug="home", title="Home", body="first", author=editor)
+    early = service._render_early
+
+    def then_someone_creates_it(s: Session, slug: str, body: str) -> object:
+        out = early(s, slug, body)
+        monkeypatch.setattr(service, "_render_early", early)
+        with db.open_session(engine, settings) as other:
+            make_page(other, slug="roles/cio", title="CIO", body="y", author=editor)
+        return out
+
+    monkeypatch.setattr(service, "_render_early", then_someone_creates_it)
+    service.save_page(
+        session=session,
+        slug="home",
+        edit=_edit(page.head, "See [[CIO|the CIO]].", title="Home"),
+        author=editor,
+    )
+    html = service.render_revision(
+        session=session, revision=service.current_revision(session=session, page=page)
+    ).html
+    assert 'href="/wiki/roles/cio"' in html
+    assert "missing" not in _link_class(html, "the CIO")
+
+
+def test_an_early_render_is_not_kept_for_a_merged_text(session: Session, editor: User) -> None:
+    page = make_page(session, slug="home", title="Home", body=BODY, author=editor)
+    base = page.head
+    service.save_page(
+        session=session,
+        slug="home",
+        edit=_edit(base, BODY.replace("line one", "line ONE"), title="Home"),
+        author=editor,
+    )
+    result = service.save_page(
+        session=session,
+        slug="home",
+        edit=_edit(base, BODY.replace("line three", "line THREE"), title="Home"),
+        author=editor,
+    )
+    assert result.merged
+    html = service.render_revision(
+        session=session, revision=service.current_revision(session=session, page=page)
+    ).html
+    assert "line ONE" in html
+    assert "line THREE" in html
