@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from app.core.time import utcnow
@@ -27,6 +36,9 @@ class RevisionKind(enum.StrEnum):
 
 class Page(SQLModel, table=True):
     """The current state of a page; its content lives in its revisions."""
+
+    # wikilinks resolve by title without regard to case (see ``service._resolver``)
+    __table_args__ = (Index("ix_page_title_lower", text("lower(title)")),)
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=255, unique=True, index=True)
