@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
+import select
+import signal
+import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -83,9 +89,78 @@ def serve(
     # thread pool of a worker keeps memory freed in one arena from being reused by the others:
     # two arenas took ~25 MiB off each worker's RSS under the bench load (full data set)
     env = {"MALLOC_ARENA_MAX": "2", **os.environ}
+    if settings.search_indexer:
+        _start_indexer(env)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-P", "-m", "uvicorn", *args], env)
+
+
+def _start_indexer(env: dict[str, str]) -> None:
+    """Start ``atrium indexer`` beside the workers, and wait until it has tried the indexer
+    lock, so that the workers' own indexer threads find it taken and stand by.
+
+    It is this process's child (uvicorn's, after the exec) and is sent SIGTERM when its parent
+    ends (Linux ``PR_SET_PDEATHSIG``); Ctrl-C reaches it with the rest of the process group.
+    """
+    global _indexer
+    read, write = os.pipe()
+    command = [sys.executable, "-P", "-c", "from app.cli import app; app()", "indexer"]
+    _indexer = subprocess.Popen(
+        [*command, "--ready-fd", str(write)],
+        pass_fds=(write,),
+        preexec_fn=_end_with_parent,
+        env=env,
+    )
+    os.close(write)
+    try:
+        # the child writes a byte when ready, or the pipe closes if it fails; after 60 s the
+        # workers start anyway (one of them indexes meanwhile, as without this process)
+        select.select([read], [], [], 60)
+    finally:
+        os.close(read)
+
+
+def _end_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+_indexer: subprocess.Popen[bytes] | None = None  # the child started by _start_indexer
+
+
+@app.command("indexer")
+def indexer_cmd(
+    ready_fd: Annotated[
+        int | None, typer.Option(hidden=True, help="write a byte to this fd when ready")
+    ] = None,
+) -> None:
+    """Run the search indexer in this process until stopped (`atrium serve` starts one).
+
+    Drains the changes the web workers record into the search index; only one indexer writes
+    at a time (a lock), so a second one waits and takes over when the first ends.
+    """
+    from app.search.backends import release_backend
+    from app.search.indexer import run_dedicated
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    settings = Settings()
+    engine = make_engine(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def ready() -> None:
+        if ready_fd is not None:
+            os.write(ready_fd, b"1")
+            os.close(ready_fd)
+
+    try:
+        run_dedicated(settings, engine, stop, ready=ready)
+    finally:
+        release_backend(settings, engine)
+        engine.dispose()
 
 
 @app.command("import")

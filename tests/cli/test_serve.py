@@ -26,6 +26,8 @@ def test_serve_migrates_then_execs_uvicorn(tmp_path: Path, monkeypatch: pytest.M
         raise Exec
 
     monkeypatch.setattr("os.execve", execve)
+    indexers: list[dict[str, str]] = []
+    monkeypatch.setattr(cli, "_start_indexer", indexers.append)
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     data = tmp_path / "data"
     runner = CliRunner(env={"ATRIUM_DATA_DIR": str(data), "ATRIUM_SECRET_KEY": "k"})
@@ -44,3 +46,19 @@ def test_serve_migrates_then_execs_uvicorn(tmp_path: Path, monkeypatch: pytest.M
     # migrated before: the database has its tables
     settings = Settings(data_dir=data, secret_key="k")
     assert "page" in inspect(make_engine(settings)).get_table_names()
+    # the search indexer runs beside the workers, started before them with the same settings
+    # (tests/unit/search/test_dedicated_indexer.py runs it)
+    assert [e["ATRIUM_DATA_DIR"] for e in indexers] == [str(data)]
+
+
+def test_serve_starts_no_indexer_when_workers_should_not_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.execve", lambda *_: (_ for _ in ()).throw(Exec()))
+    indexers: list[dict[str, str]] = []
+    monkeypatch.setattr(cli, "_start_indexer", indexers.append)
+    env = {"ATRIUM_DATA_DIR": str(tmp_path), "ATRIUM_SECRET_KEY": "k"}
+    runner = CliRunner(env={**env, "ATRIUM_SEARCH_INDEXER": "false"})
+    result = runner.invoke(cli.app, ["serve"])
+    assert isinstance(result.exception, Exec), result.output
+    assert indexers == []
