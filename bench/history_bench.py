@@ -41,7 +41,8 @@ def show(run: loadgen.Run) -> None:
     print(
         f"  {run.scenario:<24} c={run.concurrency:<3} {run.rps:8.1f} req/s "
         f"p50 {run.p50_ms:7.1f} ms  p95 {run.p95_ms:7.1f} ms  cpu/req {run.server_cpu_ms:6.1f}"
-        f" ms  errors {run.errors}  n {run.requests}  load {run.load_avg:.1f}",
+        f" ms  errors {run.errors}  n {run.requests}  load {run.load_avg:.1f}"
+        f"  conns {run.connections or '-'}",
         flush=True,
     )
 

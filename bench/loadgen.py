@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +44,10 @@ class Run:
     errors: int
     server_cpu_ms: float  # server CPU time (all its processes) per request
     load_avg: float  # 1-minute load average at the end of the run
+    # the run's open connections per server process, most first ("5/3"), sampled once during
+    # it: the kernel gives each new connection to whichever worker accepts first, and a
+    # connection stays with its worker, so at concurrency 8 a worker may serve 6 of 8 clients
+    connections: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -74,6 +82,7 @@ def wrk(
     threads = min(concurrency, 2)
     server.settle()
     cpu_before = server.cpu_seconds()
+    split = _split_later(server, seconds)
     try:
         out = subprocess.run(
             [
@@ -113,7 +122,38 @@ def wrk(
         errors=errors,
         server_cpu_ms=cpu * 1000 / requests if requests else 0.0,
         load_avg=os.getloadavg()[0],
+        connections=split(),
     )
+
+
+def connection_split(server: Server) -> str:
+    """Established connections to the server's port per process, most first ("5/3")."""
+    port = urlsplit(server.url).port
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    per_pid = Counter(re.findall(r"pid=(\d+)", out))
+    return "/".join(str(n) for n in sorted(per_pid.values(), reverse=True))
+
+
+def _split_later(server: Server, seconds: float) -> Callable[[], str]:
+    """Sample ``connection_split`` a little into a run; the returned call gives the sample."""
+    seen: list[str] = []
+    timer = threading.Timer(min(1.5, seconds / 2), lambda: seen.append(connection_split(server)))
+    timer.start()
+
+    def result() -> str:
+        timer.cancel()
+        timer.join()
+        return seen[0] if seen else ""
+
+    return result
 
 
 Step = Callable[[httpx.AsyncClient, int], Awaitable[bool]]
@@ -161,6 +201,7 @@ def stateful(
 ) -> Run:
     """Run ``concurrency`` clients, each repeating its step for ``seconds``."""
     server.settle()
+    split = _split_later(server, seconds)
     latencies, errors, duration, cpu = asyncio.run(
         _drive(base_url or server.url, make_step, concurrency, seconds, server.cpu_seconds)
     )
@@ -177,6 +218,7 @@ def stateful(
         errors=errors,
         server_cpu_ms=cpu * 1000 / len(latencies) if latencies else 0.0,
         load_avg=os.getloadavg()[0],
+        connections=split(),
     )
 
 

@@ -143,7 +143,7 @@ class Bench:
         print(
             f"  {system:<9} {run.scenario:<24} c={run.concurrency:<3} {run.rps:8.1f} req/s "
             f"p50 {run.p50_ms:7.1f} ms  p95 {run.p95_ms:7.1f} ms  cpu/req {run.server_cpu_ms:6.1f}"
-            f" ms  errors {run.errors}  load {run.load_avg:.1f}",
+            f" ms  errors {run.errors}  load {run.load_avg:.1f}  conns {run.connections or '-'}",
             flush=True,
         )
 
@@ -374,7 +374,7 @@ def table(results: dict[str, object]) -> str:
     base = {int(r["concurrency"]): r for r in runs.get("baseline", [])}
     lines = [
         f"{'system':<9} {'scenario':<24} {'c':>3} {'req/s':>8} {'x base':>6} {'p50 ms':>8} "
-        f"{'x base':>6} {'p95 ms':>8} {'x base':>6} {'cpu ms':>7} {'err':>4} {'load':>5}"
+        f"{'x base':>6} {'p95 ms':>8} {'x base':>6} {'cpu ms':>7} {'err':>4} {'load':>5} conns"
     ]
 
     def ratio(value: float, reference: float) -> str:
@@ -388,7 +388,7 @@ def table(results: dict[str, object]) -> str:
                 f"{ratio(r['rps'], b.get('rps', 0))} {r['p50_ms']:8.1f} "
                 f"{ratio(r['p50_ms'], b.get('p50_ms', 0))} {r['p95_ms']:8.1f} "
                 f"{ratio(r['p95_ms'], b.get('p95_ms', 0))} {r['server_cpu_ms']:7.1f} "
-                f"{r['errors']:>4} {r['load_avg']:5.1f}"
+                f"{r['errors']:>4} {r['load_avg']:5.1f} {r.get('connections') or '-'}"
             )
     disk: dict[str, float] = results["disk"]  # type: ignore[assignment]
     extra: list[Callable[[], str]] = [
