@@ -199,8 +199,8 @@ def disk_figures(data: Path, meta: dict[str, int]) -> dict[str, float]:
 
 def process_memory(server: Server) -> list[dict[str, object]]:
     """Peak and current RSS of each of the server's processes (KiB, from /proc), with its role:
-    the supervisor, each worker, multiprocessing's resource tracker. ``anon`` is private memory,
-    ``file`` mapped files (the search index's pages among them, shared between the workers)."""
+    the supervisor, each worker, the search indexer, multiprocessing's resource tracker. ``anon``
+    is private memory, ``file`` mapped files (the search index's pages among them, shared)."""
     rows: list[dict[str, object]] = []
     for pid in server.pids():
         try:
@@ -212,6 +212,8 @@ def process_memory(server: Server) -> list[dict[str, object]]:
             if server.process is not None and pid == server.process.pid
             else "resource tracker"
             if "resource_tracker" in command
+            else "search indexer"
+            if command.rstrip().endswith(" indexer") or " indexer --ready-fd" in command
             else "worker"
         )
         rows.append(
