@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     )
     search_indexer: bool = Field(
         default=True,
-        description="web workers compete (by a lock) to run the search indexer in the background",
+        description=(
+            "run the search indexer: `atrium serve` starts an `atrium indexer` process, and the"
+            " web workers stand by to take over (one indexer at a time, by a lock)"
+        ),
     )
     search_poll_seconds: float = Field(
         default=0.2, description="how often the search indexer looks for new changes"
