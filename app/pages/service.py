@@ -323,6 +323,9 @@ def _render_early(session: Session, slug: str, body: str) -> EarlyRender | None:
         return resolved
 
     out = rendering.render(body, resolve=recording, attachments=rendering.attachments_url(slug))
+    # the access views are cached per session: the transaction must check links (and who may
+    # edit) against the restrictions as they are then, not as they were read here
+    access.forget(session)
     return EarlyRender(body=body, rendered=out, targets=seen)
 
 

@@ -16,6 +16,7 @@ from app.pages import history, rendering, service, structure
 from app.pages.models import Revision, RevisionKind
 from app.pages.schemas import DraftSave, PageEdit
 from tests.factories import make_page, make_user
+from tests.restricted import restrict
 
 BODY = "## Intro\n\nline one\n\n## Middle\n\nline two\n\n## End\n\nline three\n"
 
@@ -417,3 +418,35 @@ def test_an_early_render_is_not_kept_for_a_merged_text(session: Session, editor:
     ).html
     assert "line ONE" in html
     assert "line THREE" in html
+
+
+def test_an_early_render_is_redone_when_its_link_target_is_restricted_meanwhile(
+    session: Session,
+    engine: Engine,
+    settings: Settings,
+    editor: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_page(session, slug="board/secret-plan", title="Secret Plan", body="y", author=editor)
+    page = make_page(session, slug="home", title="Home", body="first", author=editor)
+    early = service._render_early
+
+    def then_someone_restricts_it(s: Session, slug: str, body: str) -> object:
+        out = early(s, slug, body)
+        with db.open_session(engine, settings) as other:
+            restrict(other, "board")
+            other.commit()
+        return out
+
+    monkeypatch.setattr(service, "_render_early", then_someone_restricts_it)
+    service.save_page(
+        session=session,
+        slug="home",
+        edit=_edit(page.head, "See [[Secret Plan]].", title="Home"),
+        author=editor,
+    )
+    html = service.render_revision(
+        session=session, revision=service.current_revision(session=session, page=page)
+    ).html
+    # rendered for everyone: a title that is now restricted must not resolve to its page
+    assert "board/secret-plan" not in html
