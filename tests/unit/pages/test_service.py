@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from app.core import db
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from app.pages import history, rendering, service, structure
-from app.pages.models import Revision, RevisionKind
+from app.pages.models import Page, Revision, RevisionKind
 from app.pages.schemas import DraftSave, PageEdit
 from tests.factories import make_page, make_user
 from tests.restricted import restrict
@@ -338,6 +339,32 @@ def _link_class(html: str, text: str) -> str:
     return html.split(text)[0].rsplit("<a", 1)[1]
 
 
+def _stored_html(session: Session, page: Page) -> str:
+    revision = service.current_revision(session=session, page=page)
+    return service.render_revision(session=session, revision=revision).html
+
+
+def _meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    settings: Settings,
+    change: Callable[[Session], object],
+) -> None:
+    """Make ``change`` (committed in another session) between the next save's early render
+    and its write transaction."""
+    early = service._render_early
+
+    def then_change(s: Session, slug: str, body: str) -> service.EarlyRender | None:
+        out = early(s, slug, body)
+        monkeypatch.setattr(service, "_render_early", early)  # once: the change may save too
+        with db.open_session(engine, settings) as other:
+            change(other)
+            other.commit()
+        return out
+
+    monkeypatch.setattr(service, "_render_early", then_change)
+
+
 def test_a_save_is_rendered_before_its_write_transaction(
     session: Session, editor: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -359,9 +386,7 @@ def test_a_save_is_rendered_before_its_write_transaction(
     )
     # one render, made while no write lock was held, and it is the one stored
     assert renders == [False]
-    html = service.render_revision(
-        session=session, revision=service.current_revision(session=session, page=page)
-    ).html
+    html = _stored_html(session, page)
     assert "missing" not in _link_class(html, "the CIO")
     assert "missing" in _link_class(html, "Nobody")
 
@@ -374,25 +399,19 @@ def test_an_early_render_is_redone_when_a_link_target_appears_meanwhile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     page = make_page(session, slug="home", title="Home", body="first", author=editor)
-    early = service._render_early
-
-    def then_someone_creates_it(s: Session, slug: str, body: str) -> object:
-        out = early(s, slug, body)
-        monkeypatch.setattr(service, "_render_early", early)
-        with db.open_session(engine, settings) as other:
-            make_page(other, slug="roles/cio", title="CIO", body="y", author=editor)
-        return out
-
-    monkeypatch.setattr(service, "_render_early", then_someone_creates_it)
+    _meanwhile(
+        monkeypatch,
+        engine,
+        settings,
+        lambda other: make_page(other, slug="roles/cio", title="CIO", body="y", author=editor),
+    )
     service.save_page(
         session=session,
         slug="home",
         edit=_edit(page.head, "See [[CIO|the CIO]].", title="Home"),
         author=editor,
     )
-    html = service.render_revision(
-        session=session, revision=service.current_revision(session=session, page=page)
-    ).html
+    html = _stored_html(session, page)
     assert 'href="/wiki/roles/cio"' in html
     assert "missing" not in _link_class(html, "the CIO")
 
@@ -413,9 +432,7 @@ def test_an_early_render_is_not_kept_for_a_merged_text(session: Session, editor:
         author=editor,
     )
     assert result.merged
-    html = service.render_revision(
-        session=session, revision=service.current_revision(session=session, page=page)
-    ).html
+    html = _stored_html(session, page)
     assert "line ONE" in html
     assert "line THREE" in html
 
@@ -429,24 +446,13 @@ def test_an_early_render_is_redone_when_its_link_target_is_restricted_meanwhile(
 ) -> None:
     make_page(session, slug="board/secret-plan", title="Secret Plan", body="y", author=editor)
     page = make_page(session, slug="home", title="Home", body="first", author=editor)
-    early = service._render_early
-
-    def then_someone_restricts_it(s: Session, slug: str, body: str) -> object:
-        out = early(s, slug, body)
-        with db.open_session(engine, settings) as other:
-            restrict(other, "board")
-            other.commit()
-        return out
-
-    monkeypatch.setattr(service, "_render_early", then_someone_restricts_it)
+    _meanwhile(monkeypatch, engine, settings, lambda other: restrict(other, "board"))
     service.save_page(
         session=session,
         slug="home",
         edit=_edit(page.head, "See [[Secret Plan]].", title="Home"),
         author=editor,
     )
-    html = service.render_revision(
-        session=session, revision=service.current_revision(session=session, page=page)
-    ).html
+    html = _stored_html(session, page)
     # rendered for everyone: a title that is now restricted must not resolve to its page
     assert "board/secret-plan" not in html
